@@ -1,0 +1,376 @@
+package dev.stride.conv;
+
+import dev.stride.bindings.dnnl.dnnl_h;
+import dev.stride.core.Arg;
+import dev.stride.core.Dnnl;
+import dev.stride.core.Engine;
+import dev.stride.core.ExecArgs;
+import dev.stride.core.MemoryDesc;
+import dev.stride.core.NativeResource;
+import dev.stride.core.PostOps;
+import dev.stride.core.Primitive;
+import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.Scope;
+import dev.stride.core.Shapes;
+import dev.stride.core.Stream;
+import dev.stride.core.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * Convolution, 2D and 3D: {@code K} filters of extent {@code F}, stride {@code S}, zero padding {@code P},
+ * dilation {@code D}, groups {@code G}.
+ *
+ * <p>{@code dst[n, k, oh, ow] = bias[k] + sum_{c, kh, kw} src[n, c, oh*S - PL + kh*D, ow*S - PL + kw*D]
+ * * weights[k, c, kh, kw]}, summing over the {@code C/G} input channels of the filter's group.
+ *
+ * <p><b>Shape</b>: src {@code N x C x [D1 x] H1 x W1}; weights {@code K x C/G x F x F} ({@code G x K/G x C/G x
+ * F x F} when grouped); bias {@code K}; dst {@code N x K x [D2 x] H2 x W2} with
+ * {@code W2 = (W1 - D*(F-1) - 1 + PL + PR)/S + 1}, which must be an integer.
+ */
+public final class Convolution {
+    private Convolution() {}
+
+    /** Settings in the seed's words; immutable, each setter returns a copy. */
+    public record Params(int filters, int[] extent, int[] stride, int[] padLeft, int[] padRight, boolean same,
+            int[] dilation, int groups, boolean bias) {
+
+        /** {@code K} filters of extent {@code F} (one value for every spatial dim, or one per dim). */
+        public static Params of(int filters, int... extent) {
+            return new Params(filters, extent, new int[] {1}, new int[] {0}, new int[] {0}, false, new int[] {1}, 1, true);
+        }
+
+        public Params stride(int... s) {
+            return new Params(filters, extent, s, padLeft, padRight, same, dilation, groups, bias);
+        }
+
+        /** Symmetric zero padding {@code P}. */
+        public Params padding(int... p) {
+            return new Params(filters, extent, stride, p, p, false, dilation, groups, bias);
+        }
+
+        /** Explicit left/top/front and right/bottom/back padding. */
+        public Params padding(int[] left, int[] right) {
+            return new Params(filters, extent, stride, left, right, false, dilation, groups, bias);
+        }
+
+        /** Padding that keeps {@code W2 = ceil(W1/S)} (TensorFlow's "same"; odd totals pad right/bottom). */
+        public Params samePadding() {
+            return new Params(filters, extent, stride, new int[] {0}, new int[] {0}, true, dilation, groups, bias);
+        }
+
+        /** Dilation, public convention: 1 = none. */
+        public Params dilation(int... d) {
+            return new Params(filters, extent, stride, padLeft, padRight, same, d, groups, bias);
+        }
+
+        public Params groups(int g) {
+            return new Params(filters, extent, stride, padLeft, padRight, same, dilation, g, bias);
+        }
+
+        public Params bias(boolean b) {
+            return new Params(filters, extent, stride, padLeft, padRight, same, dilation, groups, b);
+        }
+
+        @Override
+        public String toString() {
+            StringBuilder sb = new StringBuilder("K=" + filters + ", F=" + str(extent));
+            if (!allOnes(stride)) sb.append(", S=").append(str(stride));
+            if (same) sb.append(", padding=same");
+            else if (!Arrays.equals(padLeft, padRight)) sb.append(", P=").append(str(padLeft)).append('/').append(str(padRight));
+            else if (!allZero(padLeft)) sb.append(", P=").append(str(padLeft));
+            if (!allOnes(dilation)) sb.append(", dilation=").append(str(dilation));
+            if (groups != 1) sb.append(", groups=").append(groups);
+            if (!bias) sb.append(", bias=false");
+            return sb.toString();
+        }
+
+        private static String str(int[] a) {
+            return a.length == 1 ? String.valueOf(a[0]) : Arrays.toString(a);
+        }
+
+        private static boolean allOnes(int[] a) {
+            return Arrays.stream(a).allMatch(v -> v == 1);
+        }
+
+        private static boolean allZero(int[] a) {
+            return Arrays.stream(a).allMatch(v -> v == 0);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Params p && filters == p.filters && groups == p.groups && bias == p.bias
+                    && same == p.same && Arrays.equals(extent, p.extent) && Arrays.equals(stride, p.stride)
+                    && Arrays.equals(padLeft, p.padLeft) && Arrays.equals(padRight, p.padRight)
+                    && Arrays.equals(dilation, p.dilation);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.deepHashCode(new Object[] {filters, extent, stride, padLeft, padRight, same, dilation, groups, bias});
+        }
+    }
+
+    /**
+     * Every shape of one convolution, computed and validated in Java before any native call. Spatial arrays
+     * hold one entry per spatial dim ({@code H, W} or {@code D, H, W}); {@link #dnnlDilates()} is oneDNN's
+     * convention (0 = none).
+     */
+    public record Geometry(long[] src, long[] weights, long[] bias, long[] dst, long[] strides, long[] dilation,
+            long[] padLeft, long[] padRight, int groups) {
+
+        /** Validates {@code p} against an input of {@code srcDims} ({@code N, C, [D,] H, W}). */
+        public static Geometry of(String layer, long[] srcDims, Params p) {
+            Shapes.requireRank(layer, srcDims, 4, 5);
+            for (long d : srcDims) {
+                if (d <= 0) {
+                    throw new IllegalArgumentException(layer + ": input dims " + Arrays.toString(srcDims) + " must be positive");
+                }
+            }
+            int sp = srcDims.length - 2;
+            long n = srcDims[0];
+            long c = srcDims[1];
+            if (p.filters() < 1) {
+                throw new IllegalArgumentException(layer + ": filters K must be >= 1, got " + p.filters());
+            }
+            if (p.groups() < 1) {
+                throw new IllegalArgumentException(layer + ": groups must be >= 1, got " + p.groups());
+            }
+            if (c % p.groups() != 0) {
+                throw new IllegalArgumentException(layer + ": input channels " + c + " not divisible by groups " + p.groups());
+            }
+            if (p.filters() % p.groups() != 0) {
+                throw new IllegalArgumentException(layer + ": filters K=" + p.filters() + " not divisible by groups " + p.groups());
+            }
+            long[] f = expand(layer, "extent F", p.extent(), sp);
+            long[] s = expand(layer, "stride S", p.stride(), sp);
+            long[] d = expand(layer, "dilation", p.dilation(), sp);
+            long[] pl = new long[sp];
+            long[] pr = new long[sp];
+            long[] out = new long[sp];
+            long[] pL = p.same() ? null : expand(layer, "padding", p.padLeft(), sp);
+            long[] pR = p.same() ? null : expand(layer, "padding", p.padRight(), sp);
+            for (int i = 0; i < sp; i++) {
+                long in = srcDims[2 + i];
+                if (p.same()) {
+                    long[] same = Shapes.samePadding(in, f[i], s[i], d[i]);
+                    pl[i] = same[0];
+                    pr[i] = same[1];
+                } else {
+                    pl[i] = pL[i];
+                    pr[i] = pR[i];
+                }
+                out[i] = Shapes.windowOutput(layer, Shapes.spatialName(sp, i), in, f[i], s[i], pl[i], pr[i], d[i]);
+            }
+            long k = p.filters();
+            int g = p.groups();
+            long[] w;
+            if (g == 1) {
+                w = new long[2 + sp];
+                w[0] = k;
+                w[1] = c;
+                System.arraycopy(f, 0, w, 2, sp);
+            } else {
+                w = new long[3 + sp];
+                w[0] = g;
+                w[1] = k / g;
+                w[2] = c / g;
+                System.arraycopy(f, 0, w, 3, sp);
+            }
+            long[] dst = new long[2 + sp];
+            dst[0] = n;
+            dst[1] = k;
+            System.arraycopy(out, 0, dst, 2, sp);
+            return new Geometry(srcDims.clone(), w, p.bias() ? new long[] {k} : null, dst, s, d, pl, pr, g);
+        }
+
+        private static long[] expand(String layer, String what, int[] v, int sp) {
+            if (v == null || (v.length != 1 && v.length != sp)) {
+                throw new IllegalArgumentException(layer + ": " + what + " needs 1 or " + sp + " values, got "
+                        + (v == null ? "null" : Arrays.toString(v)));
+            }
+            long[] out = new long[sp];
+            for (int i = 0; i < sp; i++) {
+                out[i] = v.length == 1 ? v[0] : v[i];
+            }
+            return out;
+        }
+
+        public int spatialDims() {
+            return src.length - 2;
+        }
+
+        /** oneDNN's dilation: the public value minus one (public 1 = none, oneDNN 0 = none). */
+        public long[] dnnlDilates() {
+            long[] r = new long[dilation.length];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = dilation[i] - 1;
+            }
+            return r;
+        }
+
+        /** Weights per filter, {@code F*F*C/G} (the seed's {@code F·F·D1/G}). */
+        public long weightsPerFilter() {
+            long per = src[1] / groups;
+            for (int i = weights.length - spatialDims(); i < weights.length; i++) {
+                per *= weights[i];
+            }
+            return per;
+        }
+
+        /** Learnable parameters: {@code K * F*F*C/G + K} (bias included when present). */
+        public long parameterCount() {
+            return dst[1] * weightsPerFilter() + (bias == null ? 0 : dst[1]);
+        }
+
+        /** Multiply-adds times two, the usual FLOP count of the forward pass. */
+        public long forwardFlops() {
+            long outPixels = 1;
+            for (long v : dst) {
+                outPixels *= v;
+            }
+            return 2 * outPixels * weightsPerFilter();
+        }
+    }
+
+    /** Whether a forward pass keeps what training's backward needs, or only computes the output. */
+    public enum Mode { TRAINING, INFERENCE }
+
+    /**
+     * The forward primitive, created once for one input shape, with the layouts oneDNN chose
+     * ({@code format_tag_any}). Execute with tensors in those layouts; {@link #executePlain} reorders plain
+     * user tensors for one-off use.
+     */
+    public static final class Forward extends NativeResource {
+
+        private final String name;
+        private final Geometry geometry;
+        private final Primitive primitive;
+
+        private Forward(Scope scope, String name, Geometry geometry, Primitive primitive) {
+            super(scope);
+            this.name = name;
+            this.geometry = geometry;
+            this.primitive = primitive;
+            register();
+        }
+
+        /** Creates the primitive; {@code postOps} may be null. Shapes are checked before any native call. */
+        public static Forward create(Scope scope, String name, long[] srcDims, Params params, Mode mode, PostOps postOps) {
+            Geometry g = Geometry.of(name, srcDims, params);
+            Dnnl.init();
+            int sp = g.spatialDims();
+            try (Scope tmp = Scope.open(name + ".create"); Arena a = Arena.ofConfined()) {
+                MemoryDesc src = MemoryDesc.any(tmp, g.src());
+                MemoryDesc w = MemoryDesc.any(tmp, g.weights());
+                MemoryDesc b = g.bias() == null ? null : MemoryDesc.plain(tmp, g.bias());
+                MemoryDesc dst = MemoryDesc.any(tmp, g.dst());
+                PrimitiveAttr attr = PrimitiveAttr.create(tmp);
+                if (postOps != null) {
+                    attr.postOps(postOps);
+                }
+                MemorySegment strides = a.allocateFrom(ValueLayout.JAVA_LONG, g.strides());
+                MemorySegment dil = a.allocateFrom(ValueLayout.JAVA_LONG, g.dnnlDilates());
+                MemorySegment pl = a.allocateFrom(ValueLayout.JAVA_LONG, g.padLeft());
+                MemorySegment pr = a.allocateFrom(ValueLayout.JAVA_LONG, g.padRight());
+                int prop = mode == Mode.TRAINING ? dnnl_h.dnnl_forward_training() : dnnl_h.dnnl_forward_inference();
+                Engine e = Engine.cpu();
+                Primitive p = Primitive.create(scope, name + " (convolution forward " + sp + "D)",
+                        out -> dnnl_h.dnnl_convolution_forward_primitive_desc_create(out, e.handle(), prop,
+                                dnnl_h.dnnl_convolution_direct(), src.handle(), w.handle(),
+                                b == null ? MemorySegment.NULL : b.handle(), dst.handle(), strides, dil, pl, pr,
+                                attr.handle()));
+                return new Forward(scope, name, g, p);
+            }
+        }
+
+        /** Creates a training-mode forward without post-ops. */
+        public static Forward create(Scope scope, String name, long[] srcDims, Params params) {
+            return create(scope, name, srcDims, params, Mode.TRAINING, null);
+        }
+
+        public Geometry geometry() {
+            return geometry;
+        }
+
+        public MemoryDesc srcDesc() {
+            return primitive.requireArgDesc(Arg.SRC);
+        }
+
+        public MemoryDesc weightsDesc() {
+            return primitive.requireArgDesc(Arg.WEIGHTS);
+        }
+
+        /** The bias layout, or null without bias. */
+        public MemoryDesc biasDesc() {
+            return geometry.bias() == null ? null : primitive.requireArgDesc(Arg.BIAS);
+        }
+
+        public MemoryDesc dstDesc() {
+            return primitive.requireArgDesc(Arg.DST);
+        }
+
+        public Primitive primitive() {
+            return primitive;
+        }
+
+        /** Binds tensors in this primitive's layouts once, for repeated {@link #execute}. */
+        public ExecArgs bind(Scope scope, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
+            if ((bias == null) != (geometry.bias() == null)) {
+                throw new IllegalArgumentException(name + ": " + (bias == null ? "bias tensor missing" : "this convolution has no bias"));
+            }
+            return primitive.args().add(Arg.SRC, src).add(Arg.WEIGHTS, weights).addIfPresent(Arg.BIAS, bias)
+                    .add(Arg.DST, dst).build(scope);
+        }
+
+        public void execute(Stream stream, ExecArgs args) {
+            primitive.execute(stream, args);
+        }
+
+        /**
+         * One-off convenience: takes tensors in any layout with the right dims (e.g. plain {@code nchw}
+         * and {@code oihw}), reorders where needed, runs, and writes {@code dst} in its own layout. Allocates
+         * temporaries: for repeated runs use {@link #bind} and {@link #execute}.
+         */
+        public void executePlain(Stream stream, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
+            try (Scope tmp = Scope.open(name + ".executePlain")) {
+                Tensor s = matching(tmp, src, srcDesc(), stream, "src");
+                Tensor w = matching(tmp, weights, weightsDesc(), stream, "weights");
+                Tensor b = bias == null ? null : matching(tmp, bias, biasDesc(), stream, "bias");
+                boolean dstMatches = dst.desc().sameAs(dstDesc());
+                Tensor d = dstMatches ? dst : Tensor.allocate(tmp, name + ".dst", dstDesc());
+                execute(stream, bind(tmp, s, w, b, d));
+                stream.await();
+                if (!dstMatches) {
+                    d.reorderInto(dst, stream);
+                }
+            }
+        }
+
+        private Tensor matching(Scope tmp, Tensor t, MemoryDesc want, Stream stream, String what) {
+            if (!Arrays.equals(t.dims(), want.dims())) {
+                throw new IllegalArgumentException(name + ": " + what + " must have dims " + Arrays.toString(want.dims())
+                        + ", got tensor '" + t.name() + "' " + t.desc().shapeString());
+            }
+            return t.desc().sameAs(want) ? t : t.reorder(tmp, want, stream);
+        }
+
+        @Override
+        public String describe() {
+            return "Convolution.Forward " + name + " " + Arrays.toString(geometry.src()) + " -> "
+                    + Arrays.toString(geometry.dst());
+        }
+
+        @Override
+        public long nativeBytes() {
+            return 0;
+        }
+
+        @Override
+        protected void release() {
+            primitive.close();
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.stride.core;
+
+import dev.stride.bindings.dnnl.dnnl_h;
+
+/** Copies values between two layouts of the same logical tensor (oneDNN reorder). */
+public final class Reorder extends NativeResource {
+
+    private final Primitive primitive;
+
+    private Reorder(Scope scope, Primitive primitive) {
+        super(scope);
+        this.primitive = primitive;
+        register();
+    }
+
+    public static Reorder create(Scope scope, MemoryDesc src, MemoryDesc dst) {
+        if (!java.util.Arrays.equals(src.dims(), dst.dims())) {
+            throw new IllegalArgumentException("reorder from " + src.shapeString() + " to " + dst.shapeString()
+                    + ": dims differ");
+        }
+        Engine e = Engine.cpu();
+        try (Scope tmp = Scope.open("reorder-attr")) {
+            PrimitiveAttr attr = PrimitiveAttr.create(tmp);
+            Primitive p = Primitive.create(scope, "reorder " + src.layout() + "->" + dst.layout(),
+                    out -> dnnl_h.dnnl_reorder_primitive_desc_create(out, src.handle(), e.handle(), dst.handle(),
+                            e.handle(), attr.handle()));
+            return new Reorder(scope, p);
+        }
+    }
+
+    /** Binds source and destination once for repeated execution. */
+    public ExecArgs bind(Scope scope, Tensor src, Tensor dst) {
+        return primitive.args().add(Arg.FROM, src).add(Arg.TO, dst).build(scope);
+    }
+
+    public void execute(Stream stream, ExecArgs args) {
+        primitive.execute(stream, args);
+    }
+
+    /** One-off execution (binds, runs, unbinds). */
+    public void execute(Stream stream, Tensor src, Tensor dst) {
+        try (Scope tmp = Scope.open("reorder-args")) {
+            primitive.execute(stream, bind(tmp, src, dst));
+        }
+    }
+
+    public Primitive primitive() {
+        return primitive;
+    }
+
+    @Override
+    public String describe() {
+        return "Reorder " + primitive.name();
+    }
+
+    @Override
+    public long nativeBytes() {
+        return 0;
+    }
+
+    @Override
+    protected void release() {
+        primitive.close();
+    }
+}

@@ -1,0 +1,100 @@
+package dev.stride.core;
+
+/**
+ * Shape arithmetic shared by the sliding-window families (convolution, pooling), with errors that quote
+ * the formula and the numbers, e.g. {@code W2 = (W1 - F + 2P)/S + 1 = (28 - 5 + 0)/2 + 1 = 12.5 is not an
+ * integer}.
+ */
+public final class Shapes {
+    private Shapes() {}
+
+    /** Names of the spatial dimensions for 1, 2 or 3 spatial dims: {@code W}, {@code H W}, {@code D H W}. */
+    public static String spatialName(int spatialDims, int i) {
+        String names = switch (spatialDims) {
+            case 1 -> "W";
+            case 2 -> "HW";
+            case 3 -> "DHW";
+            default -> throw new IllegalArgumentException("1 to 3 spatial dimensions supported, got " + spatialDims);
+        };
+        return String.valueOf(names.charAt(i));
+    }
+
+    /**
+     * Output extent of a sliding window: {@code (in - dilation*(f-1) - 1 + padL + padR)/s + 1}. Throws when
+     * the result is not a positive integer, quoting the formula in the seed's notation with the numbers in.
+     *
+     * @param where    layer name for the message, e.g. {@code conv1}
+     * @param dim      dimension letter ({@code W}, {@code H}, {@code D})
+     * @param dilation public convention: 1 = none
+     */
+    public static long windowOutput(String where, String dim, long in, long f, long s, long padL, long padR, long dilation) {
+        if (f < 1) {
+            throw new IllegalArgumentException(where + ": extent F" + dim + " must be >= 1, got " + f);
+        }
+        if (s < 1) {
+            throw new IllegalArgumentException(where + ": stride S" + dim + " must be >= 1, got " + s);
+        }
+        if (padL < 0 || padR < 0) {
+            throw new IllegalArgumentException(where + ": padding P" + dim + " must be >= 0, got " + padL
+                    + (padL == padR ? "" : "/" + padR));
+        }
+        if (dilation < 1) {
+            throw new IllegalArgumentException(where + ": dilation " + dim + " must be >= 1 (1 = none), got " + dilation);
+        }
+        long span = dilation * (f - 1) + 1;
+        long numerator = in - span + padL + padR;
+        String formula = formula(dim, in, f, s, padL, padR, dilation);
+        if (numerator < 0) {
+            throw new IllegalArgumentException(where + ": " + formula + " = " + fmt((double) numerator / s + 1)
+                    + " is not positive: the window (" + span + " wide) is larger than the padded input ("
+                    + (in + padL + padR) + ")");
+        }
+        if (numerator % s != 0) {
+            throw new IllegalArgumentException(where + ": " + formula + " = " + fmt((double) numerator / s + 1)
+                    + " is not an integer");
+        }
+        return numerator / s + 1;
+    }
+
+    private static String formula(String dim, long in, long f, long s, long padL, long padR, long dilation) {
+        String w1 = dim + "1";
+        String w2 = dim + "2";
+        String pads = padL == padR ? "2P" : "PL + PR";
+        String padNums = padL == padR ? String.valueOf(2 * padL) : padL + " + " + padR;
+        if (dilation == 1) {
+            return w2 + " = (" + w1 + " - F + " + pads + ")/S + 1 = (" + in + " - " + f + " + " + padNums + ")/" + s + " + 1";
+        }
+        return w2 + " = (" + w1 + " - D*(F-1) - 1 + " + pads + ")/S + 1 = (" + in + " - " + dilation + "*(" + f
+                + "-1) - 1 + " + padNums + ")/" + s + " + 1";
+    }
+
+    private static String fmt(double v) {
+        if (v == Math.rint(v)) {
+            return String.valueOf((long) v);
+        }
+        String s = String.format(java.util.Locale.ROOT, "%.4f", v);
+        return s.replaceAll("0+$", "");
+    }
+
+    /** "same" padding (TensorFlow's rule): output {@code ceil(in/s)}, extra pixel on the right/bottom. */
+    public static long[] samePadding(long in, long f, long s, long dilation) {
+        long out = (in + s - 1) / s;
+        long total = Math.max((out - 1) * s + dilation * (f - 1) + 1 - in, 0);
+        return new long[] {total / 2, total - total / 2};
+    }
+
+    /** Throws unless {@code dims} has one of the allowed ranks, in PyTorch's words. */
+    public static void requireRank(String where, long[] dims, int... ranks) {
+        for (int r : ranks) {
+            if (dims.length == r) {
+                return;
+            }
+        }
+        StringBuilder want = new StringBuilder();
+        for (int i = 0; i < ranks.length; i++) {
+            want.append(i == 0 ? "" : " or ").append(ranks[i]).append("D");
+        }
+        throw new IllegalArgumentException(where + ": expected " + want + " input (got " + dims.length + "D: "
+                + java.util.Arrays.toString(dims) + ")");
+    }
+}

@@ -1,0 +1,242 @@
+package dev.stride.core;
+
+import dev.stride.bindings.dnnl.dnnl_h;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * A memory descriptor paired with the off-heap bytes it describes, and the oneDNN memory object over them.
+ *
+ * <p>A tensor either owns its bytes ({@link #allocate}, {@link #of}) or wraps a segment someone else owns
+ * ({@link #wrap}: a memory-mapped file, an Arrow buffer, a NumPy array) without copying. Either way the
+ * tensor itself belongs to a {@link Scope}; closing it frees what it owns, and any later use throws.
+ */
+public final class Tensor extends NativeResource {
+
+    /** Alignment of owned buffers: one AVX-512 register / cache line. */
+    public static final long ALIGNMENT = 64;
+
+    private final String name;
+    private final MemoryDesc desc;
+    private final Arena arena;
+    private final MemorySegment data;
+    private final NativeHandle memory;
+
+    private Tensor(Scope scope, String name, MemoryDesc desc, Arena arena, MemorySegment data) {
+        super(scope);
+        this.name = name;
+        this.desc = desc;
+        this.arena = arena;
+        this.data = data;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ValueLayout.ADDRESS);
+            Dnnl.check(dnnl_h.dnnl_memory_create(out, desc.handle(), Engine.cpu().handle(), data),
+                    "create memory object for " + name);
+            this.memory = new NativeHandle(HandleKind.MEMORY, out.get(ValueLayout.ADDRESS, 0));
+        } catch (RuntimeException e) {
+            desc.close();
+            if (arena != null) {
+                arena.close();
+            }
+            throw e;
+        }
+        desc.scope().ownedBy(this);
+        register();
+    }
+
+    private static Scope privateScope() {
+        // The tensor's own descriptor is owned by the tensor, not by the caller's scope.
+        return Scope.open("tensor-desc");
+    }
+
+    /** A zero-filled tensor with the given layout. Touches every page now, so the first step is not slow. */
+    public static Tensor allocate(Scope scope, String name, MemoryDesc desc) {
+        if (desc.isAny()) {
+            throw new IllegalArgumentException("tensor '" + name + "': cannot allocate a tensor with layout 'any'; "
+                    + "use the layout a primitive descriptor chose");
+        }
+        Dnnl.init();
+        MemoryDesc own = desc.copy(privateScope());
+        Arena arena = Arena.ofShared();
+        MemorySegment seg = arena.allocate(Math.max(own.byteSize(), 1), ALIGNMENT);
+        return new Tensor(scope, name, own, arena, seg);
+    }
+
+    /** A zero-filled plain f32 tensor. */
+    public static Tensor zeros(Scope scope, String name, long... dims) {
+        try (Scope tmp = Scope.open("zeros")) {
+            return allocate(scope, name, MemoryDesc.plain(tmp, dims));
+        }
+    }
+
+    /** A plain f32 tensor holding a copy of {@code values} (row-major, {@code nchw} for 4D). */
+    public static Tensor of(Scope scope, String name, float[] values, long... dims) {
+        MemoryDesc.checkDims(dims);
+        long n = 1;
+        for (long d : dims) {
+            n *= d;
+        }
+        if (values.length != n) {
+            throw new IllegalArgumentException("tensor '" + name + "': " + values.length + " values do not fill dims "
+                    + Arrays.toString(dims) + " (" + n + " elements)");
+        }
+        Tensor t = zeros(scope, name, dims);
+        MemorySegment.copy(values, 0, t.data, ValueLayout.JAVA_FLOAT, 0, values.length);
+        return t;
+    }
+
+    /**
+     * Wraps memory someone else owns, without copying. The segment must be at least as large as the layout
+     * needs and aligned to the element size; the caller keeps it alive as long as the tensor is used.
+     */
+    public static Tensor wrap(Scope scope, String name, MemoryDesc desc, MemorySegment segment) {
+        if (desc.isAny()) {
+            throw new IllegalArgumentException("tensor '" + name + "': cannot wrap memory with layout 'any'");
+        }
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("tensor '" + name + "': oneDNN needs off-heap memory; got a heap segment");
+        }
+        if (segment.byteSize() < desc.byteSize()) {
+            throw new IllegalArgumentException("tensor '" + name + "': " + desc.shapeString() + " needs "
+                    + desc.byteSize() + " bytes but the segment has " + segment.byteSize());
+        }
+        if (segment.address() % desc.dataType().bytes() != 0) {
+            throw new IllegalArgumentException("tensor '" + name + "': segment address 0x"
+                    + Long.toHexString(segment.address()) + " is not aligned to " + desc.dataType().bytes()
+                    + " bytes (" + desc.dataType().label() + ")");
+        }
+        Dnnl.init();
+        return new Tensor(scope, name, desc.copy(privateScope()), null, segment.asSlice(0, desc.byteSize()));
+    }
+
+    /** The name given at creation (appears in errors). */
+    public String name() {
+        return name;
+    }
+
+    /** This tensor's layout; owned by the tensor, valid while it is open. */
+    public MemoryDesc desc() {
+        ensureOpen();
+        return desc;
+    }
+
+    public long[] dims() {
+        return desc.dims();
+    }
+
+    /** The bytes, exactly {@code desc().byteSize()} long. */
+    public MemorySegment segment() {
+        ensureOpen();
+        return data;
+    }
+
+    /** The {@code dnnl_memory_t} over this tensor's bytes; borrowed. */
+    public MemorySegment memory() {
+        ensureOpen();
+        return memory.get();
+    }
+
+    /** True when this tensor owns its bytes (false for {@link #wrap}). */
+    public boolean ownsMemory() {
+        return arena != null;
+    }
+
+    /** Copies the values out in plain row-major order, reordering from a blocked layout when needed. */
+    public float[] toFloatArray() {
+        ensureOpen();
+        requireF32();
+        if (desc.isPlain()) {
+            return data.toArray(ValueLayout.JAVA_FLOAT);
+        }
+        try (Scope tmp = Scope.open("toFloatArray"); Stream s = Stream.create(tmp)) {
+            Tensor plain = reorder(tmp, desc.plainLike(tmp), s);
+            return plain.data.toArray(ValueLayout.JAVA_FLOAT);
+        }
+    }
+
+    /** Copies {@code values} (plain row-major order) in, reordering into a blocked layout when needed. */
+    public void copyFrom(float[] values) {
+        ensureOpen();
+        requireF32();
+        if (values.length != desc.elements()) {
+            throw new IllegalArgumentException("tensor '" + name + "' " + desc.shapeString() + " has "
+                    + desc.elements() + " elements, got " + values.length + " values");
+        }
+        if (desc.isPlain()) {
+            MemorySegment.copy(values, 0, data, ValueLayout.JAVA_FLOAT, 0, values.length);
+            return;
+        }
+        try (Scope tmp = Scope.open("copyFrom"); Stream s = Stream.create(tmp)) {
+            Tensor plain = of(tmp, name + ".plain", values, desc.dims());
+            plain.reorderInto(this, s);
+        }
+    }
+
+    /** A new tensor with the same values in another layout (oneDNN reorder). */
+    public Tensor reorder(Scope scope, MemoryDesc target, Stream stream) {
+        Tensor out = allocate(scope, name + "." + target.layout(), target);
+        try {
+            reorderInto(out, stream);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** This tensor's values in the plain layout ({@code nchw}/{@code ncdhw}) as a new tensor. */
+    public Tensor toPlain(Scope scope, Stream stream) {
+        try (Scope tmp = Scope.open("toPlain")) {
+            return reorder(scope, desc().plainLike(tmp), stream);
+        }
+    }
+
+    /** Reorders this tensor's values into {@code dst}'s layout; dims and type must match. */
+    public void reorderInto(Tensor dst, Stream stream) {
+        ensureOpen();
+        if (!Arrays.equals(desc.dims(), dst.desc().dims())) {
+            throw new IllegalArgumentException("reorder from '" + name + "' " + desc.shapeString() + " to '"
+                    + dst.name + "' " + dst.desc.shapeString() + ": dims differ");
+        }
+        try (Scope tmp = Scope.open("reorder")) {
+            Reorder r = Reorder.create(tmp, desc, dst.desc);
+            r.execute(stream, this, dst);
+            stream.await();
+        }
+    }
+
+    private void requireF32() {
+        if (desc.dataType() != DataType.F32) {
+            throw new IllegalStateException("tensor '" + name + "' holds " + desc.dataType().label() + ", not f32");
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "Tensor '" + name + "' " + desc.shapeString();
+    }
+
+    @Override
+    public long nativeBytes() {
+        return arena != null ? data.byteSize() : 0;
+    }
+
+    @Override
+    protected void release() {
+        try {
+            memory.destroy();
+        } finally {
+            desc.scope().close();
+            if (arena != null) {
+                arena.close();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return describe();
+    }
+}

@@ -1,0 +1,95 @@
+package dev.stride.data;
+
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * Reader for the IDX files MNIST and Fashion-MNIST ship in (optionally gzip-compressed): a big-endian
+ * header {@code 0x00 0x00 type ndims}, {@code ndims} 32-bit sizes, then the data. Only unsigned bytes
+ * ({@code type 0x08}) are used by these data sets.
+ */
+public final class Idx {
+    private Idx() {}
+
+    /** The decoded file: its dimensions and the raw unsigned bytes. */
+    public record Array(int[] dims, byte[] data) {
+        public int count() {
+            return dims[0];
+        }
+
+        /** Elements per item (e.g. 28*28 for images, 1 for labels). */
+        public int itemSize() {
+            int s = 1;
+            for (int i = 1; i < dims.length; i++) {
+                s *= dims[i];
+            }
+            return s;
+        }
+    }
+
+    /**
+     * Reads at most {@code limit} items (all when {@code limit < 0}) and checks the header against
+     * {@code expectedRank}. A missing, truncated or malformed file is an {@link IOException} saying what was
+     * expected.
+     */
+    public static Array read(Path file, int expectedRank, int limit) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "IDX file not found (for Fashion-MNIST install the "
+                    + "dataset-fashion-mnist package or pass --data DIR)");
+        }
+        try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            raw.mark(2);
+            int b0 = raw.read();
+            int b1 = raw.read();
+            raw.reset();
+            InputStream in = (b0 == 0x1f && b1 == 0x8b) ? new GZIPInputStream(raw, 1 << 16) : raw;
+            DataInputStream data = new DataInputStream(in);
+            int magic;
+            try {
+                magic = data.readInt();
+            } catch (EOFException e) {
+                throw new IOException(file + ": empty or truncated IDX header");
+            }
+            int type = (magic >>> 8) & 0xff;
+            int rank = magic & 0xff;
+            if ((magic >>> 16) != 0 || type != 0x08) {
+                throw new IOException(file + ": not an unsigned-byte IDX file (magic 0x" + Integer.toHexString(magic)
+                        + ", expected 0x0000080" + expectedRank + ")");
+            }
+            if (rank != expectedRank) {
+                throw new IOException(file + ": IDX rank " + rank + ", expected " + expectedRank);
+            }
+            int[] dims = new int[rank];
+            long total = 1;
+            for (int i = 0; i < rank; i++) {
+                dims[i] = data.readInt();
+                if (dims[i] <= 0) {
+                    throw new IOException(file + ": dimension " + i + " is " + dims[i]);
+                }
+                total *= dims[i];
+            }
+            int items = limit < 0 ? dims[0] : Math.min(limit, dims[0]);
+            long want = total / dims[0] * items;
+            if (want > Integer.MAX_VALUE) {
+                throw new IOException(file + ": " + want + " bytes is too large to read at once");
+            }
+            byte[] bytes = new byte[(int) want];
+            try {
+                data.readFully(bytes);
+            } catch (EOFException e) {
+                throw new IOException(file + ": truncated: header " + Arrays.toString(dims) + " promises "
+                        + total + " bytes of data");
+            }
+            dims[0] = items;
+            return new Array(dims, bytes);
+        }
+    }
+}

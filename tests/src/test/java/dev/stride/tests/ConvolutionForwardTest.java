@@ -1,0 +1,187 @@
+package dev.stride.tests;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.stride.conv.Convolution;
+import dev.stride.conv.Convolution.Params;
+import dev.stride.conv.ConvolutionReference;
+import dev.stride.core.ExecArgs;
+import dev.stride.core.PostOps;
+import dev.stride.core.Algorithm;
+import dev.stride.core.Scope;
+import dev.stride.core.Stream;
+import dev.stride.core.Tensor;
+import java.util.SplittableRandom;
+import java.util.stream.Stream.Builder;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+
+/** Convolution forward through oneDNN against naive loops from the formula. */
+class ConvolutionForwardTest {
+
+    static java.util.stream.Stream<Arguments> shapes() {
+        Builder<Arguments> b = java.util.stream.Stream.builder();
+        b.add(Arguments.of("3x3 s1 p1", new long[] {2, 3, 8, 8}, Params.of(4, 3).padding(1)));
+        b.add(Arguments.of("odd 7x9, 5x5 s2 p2", new long[] {1, 3, 7, 9}, Params.of(5, 5).stride(2).padding(2)));
+        b.add(Arguments.of("stride 2 no pad", new long[] {3, 2, 9, 9}, Params.of(6, 3).stride(2)));
+        b.add(Arguments.of("no bias", new long[] {2, 4, 6, 6}, Params.of(8, 3).padding(1).bias(false)));
+        b.add(Arguments.of("asymmetric pad", new long[] {1, 2, 6, 7}, Params.of(3, 3).padding(new int[] {0, 1}, new int[] {1, 2})));
+        b.add(Arguments.of("1x3 rect, stride (1,2)", new long[] {2, 3, 5, 9}, Params.of(4, 1, 3).stride(1, 2).padding(0, 1)));
+        b.add(Arguments.of("same 5x5", new long[] {2, 1, 28, 28}, Params.of(8, 5).samePadding()));
+        b.add(Arguments.of("same 3x3 s2 even", new long[] {1, 2, 8, 8}, Params.of(4, 3).stride(2).samePadding()));
+        b.add(Arguments.of("dilation 2", new long[] {2, 3, 11, 11}, Params.of(4, 3).dilation(2).padding(2)));
+        b.add(Arguments.of("dilation 3 s2", new long[] {1, 4, 15, 15}, Params.of(4, 3).dilation(3).stride(2)));
+        b.add(Arguments.of("groups 2", new long[] {2, 8, 6, 6}, Params.of(6, 3).groups(2).padding(1)));
+        b.add(Arguments.of("depthwise", new long[] {2, 16, 7, 7}, Params.of(16, 3).groups(16).padding(1)));
+        b.add(Arguments.of("1x1", new long[] {4, 32, 5, 5}, Params.of(16, 1)));
+        b.add(Arguments.of("3d 3x3x3 p1", new long[] {2, 3, 5, 6, 7}, Params.of(4, 3).padding(1)));
+        b.add(Arguments.of("3d s2 groups 2", new long[] {1, 4, 7, 7, 7}, Params.of(4, 3).stride(2).groups(2)));
+        b.add(Arguments.of("wide 64->64 56x56 batch 1", new long[] {1, 64, 14, 14}, Params.of(64, 3).padding(1)));
+        return b.build();
+    }
+
+    private static float[] random(SplittableRandom r, long n) {
+        float[] v = new float[(int) n];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (r.nextDouble() * 2 - 1);
+        }
+        return v;
+    }
+
+    private static long count(long[] dims) {
+        long n = 1;
+        for (long d : dims) n *= d;
+        return n;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("shapes")
+    void matchesNaiveReference(String label, long[] srcDims, Params p) {
+        SplittableRandom r = new SplittableRandom(label.hashCode());
+        Convolution.Geometry g = Convolution.Geometry.of(label, srcDims, p);
+        float[] src = random(r, count(g.src()));
+        float[] w = random(r, count(g.weights()));
+        float[] bias = g.bias() == null ? null : random(r, g.bias()[0]);
+        float[] want = ConvolutionReference.forward(g, src, w, bias);
+        try (Scope scope = Scope.leakChecked(label); Stream s = Stream.create(scope);
+                Convolution.Forward conv = Convolution.Forward.create(scope, "conv", srcDims, p);
+                Tensor x = Tensor.of(scope, "x", src, srcDims); Tensor wt = Tensor.of(scope, "w", w, g.weights());
+                Tensor y = Tensor.zeros(scope, "y", g.dst())) {
+            Tensor b = bias == null ? null : Tensor.of(scope, "b", bias, g.bias());
+            conv.executePlain(s, x, wt, b, y);
+            assertClose(want, y.toFloatArray(), 1e-4f, label);
+        }
+    }
+
+    @Test
+    void blockedLayoutsStayBlockedAndReorderOnlyAtTheEdges() {
+        long[] dims = {2, 16, 10, 10};
+        Params p = Params.of(32, 3).padding(1);
+        Convolution.Geometry g = Convolution.Geometry.of("c", dims, p);
+        SplittableRandom r = new SplittableRandom(7);
+        float[] src = random(r, count(dims));
+        float[] w = random(r, count(g.weights()));
+        float[] bias = random(r, 32);
+        try (Scope scope = Scope.leakChecked("blocked"); Stream s = Stream.create(scope);
+                Convolution.Forward conv = Convolution.Forward.create(scope, "conv", dims, p)) {
+            Tensor x = Tensor.of(scope, "x", src, dims).reorder(scope, conv.srcDesc(), s);
+            Tensor wt = Tensor.of(scope, "w", w, g.weights()).reorder(scope, conv.weightsDesc(), s);
+            Tensor b = Tensor.of(scope, "b", bias, 32);
+            Tensor y = Tensor.allocate(scope, "y", conv.dstDesc());
+            ExecArgs args = conv.bind(scope, x, wt, b, y);
+            for (int i = 0; i < 3; i++) {
+                conv.execute(s, args);
+            }
+            s.await();
+            assertClose(ConvolutionReference.forward(g, src, w, bias), y.toFloatArray(), 1e-4f, "blocked");
+        }
+    }
+
+    @Test
+    void reluPostOpIsFused() {
+        long[] dims = {1, 8, 6, 6};
+        Params p = Params.of(8, 3).padding(1);
+        Convolution.Geometry g = Convolution.Geometry.of("c", dims, p);
+        SplittableRandom r = new SplittableRandom(3);
+        float[] src = random(r, count(dims));
+        float[] w = random(r, count(g.weights()));
+        float[] bias = random(r, 8);
+        float[] want = ConvolutionReference.forward(g, src, w, bias);
+        for (int i = 0; i < want.length; i++) want[i] = Math.max(0, want[i]);
+        try (Scope scope = Scope.leakChecked("relu"); Stream s = Stream.create(scope);
+                PostOps ops = PostOps.create(scope).eltwise(Algorithm.Eltwise.RELU, 0, 0);
+                Convolution.Forward conv = Convolution.Forward.create(scope, "conv+relu", dims, p,
+                        Convolution.Mode.INFERENCE, ops)) {
+            Tensor y = Tensor.zeros(scope, "y", g.dst());
+            conv.executePlain(s, Tensor.of(scope, "x", src, dims), Tensor.of(scope, "w", w, g.weights()),
+                    Tensor.of(scope, "b", bias, 8), y);
+            float[] got = y.toFloatArray();
+            assertClose(want, got, 1e-4f, "relu");
+            assertTrue(min(got) >= 0);
+        }
+    }
+
+    static java.util.stream.Stream<Arguments> invalid() {
+        return java.util.stream.Stream.of(
+                Arguments.of(new long[] {1, 1, 29, 28}, Params.of(4, 5).stride(2),
+                        "conv1: W2 = (W1 - F + 2P)/S + 1 = (28 - 5 + 0)/2 + 1 = 12.5 is not an integer"),
+                Arguments.of(new long[] {1, 30, 8, 8}, Params.of(8, 3).groups(4),
+                        "conv1: input channels 30 not divisible by groups 4"),
+                Arguments.of(new long[] {1, 8, 8, 8}, Params.of(6, 3).groups(4),
+                        "conv1: filters K=6 not divisible by groups 4"),
+                Arguments.of(new long[] {1, 28, 28}, Params.of(4, 3),
+                        "conv1: expected 4D or 5D input (got 3D: [1, 28, 28])"),
+                Arguments.of(new long[] {1, 1, 8, 4}, Params.of(4, 7),
+                        "conv1: W2 = (W1 - F + 2P)/S + 1 = (4 - 7 + 0)/1 + 1 = -2 is not positive: the window (7 wide) is larger than the padded input (4)"),
+                Arguments.of(new long[] {1, 1, 11, 10}, Params.of(4, 3).dilation(2).stride(2),
+                        "conv1: W2 = (W1 - D*(F-1) - 1 + 2P)/S + 1 = (10 - 2*(3-1) - 1 + 0)/2 + 1 = 3.5 is not an integer"),
+                Arguments.of(new long[] {1, 1, 9, 10}, Params.of(4, 3).padding(new int[] {1, 0}, new int[] {0, 0}).stride(2),
+                        "conv1: H2 = (H1 - F + PL + PR)/S + 1 = (9 - 3 + 1 + 0)/2 + 1 = 4.5 is not an integer"),
+                Arguments.of(new long[] {1, 1, 8, 8}, Params.of(0, 3), "conv1: filters K must be >= 1, got 0"),
+                Arguments.of(new long[] {1, 1, 8, 8}, Params.of(2, 3).stride(0), "conv1: stride SH must be >= 1, got 0"),
+                Arguments.of(new long[] {1, 1, 8, 8}, Params.of(2, 3).dilation(0), "conv1: dilation H must be >= 1 (1 = none), got 0"),
+                Arguments.of(new long[] {1, 1, 8, 8}, Params.of(2, 3, 3, 3), "conv1: extent F needs 1 or 2 values, got [3, 3, 3]"),
+                Arguments.of(new long[] {1, 1, 8, 8}, Params.of(2, 3).padding(-1), "conv1: padding PH must be >= 0, got -1"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("invalid")
+    void invalidConfigurationsFailBeforeAnyNativeCallQuotingTheFormula(long[] dims, Params p, String message) {
+        try (Scope scope = Scope.leakChecked("invalid")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Convolution.Forward.create(scope, "conv1", dims, p));
+            assertEquals(message, e.getMessage());
+            assertEquals(0, scope.allocations(), "rejected before any native resource was created");
+        }
+    }
+
+    @Test
+    void parameterCountFollowsTheSeed() {
+        // F*F*D1/G weights per filter, K biases: 3*3*64/1*128 + 128.
+        assertEquals(3 * 3 * 64 * 128 + 128, Convolution.Geometry.of("c", new long[] {1, 64, 8, 8}, Params.of(128, 3).padding(1)).parameterCount());
+        assertEquals(3 * 3 * 64 / 8 * 64 + 64, Convolution.Geometry.of("c", new long[] {1, 64, 8, 8}, Params.of(64, 3).padding(1).groups(8)).parameterCount());
+        assertArrayEquals(new long[] {8, 8, 8, 3, 3}, Convolution.Geometry.of("c", new long[] {1, 64, 8, 8}, Params.of(64, 3).padding(1).groups(8)).weights());
+    }
+
+    static float min(float[] v) {
+        float m = Float.MAX_VALUE;
+        for (float x : v) m = Math.min(m, x);
+        return m;
+    }
+
+    static void assertClose(float[] want, float[] got, float tol, String label) {
+        assertEquals(want.length, got.length, label + ": length");
+        for (int i = 0; i < want.length; i++) {
+            float err = Math.abs(want[i] - got[i]);
+            if (err > tol * Math.max(1, Math.abs(want[i]))) {
+                throw new AssertionError(label + ": element " + i + " expected " + want[i] + " got " + got[i]
+                        + " (|err| " + err + ")");
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+# Stride: the commands a newcomer runs. `make run` (the main job) and `make test` (what CI runs).
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+JDK := $(shell scripts/find-jdk)
+ifeq ($(JDK),)
+$(error No JDK >= 25 found: JAVA_HOME is '$(JAVA_HOME)' and /usr/lib/jvm has none. Install Temurin 25 (package temurin-25-jdk) or another JDK 25+, or point JAVA_HOME at one)
+endif
+export JAVA_HOME := $(JDK)
+export PATH := $(JDK)/bin:$(PATH)
+
+MVN ?= mvn -B --no-transfer-progress
+JAVA := $(JDK)/bin/java --enable-native-access=ALL-UNNAMED
+CLI_CP = cli/target/stride-cli-0.1.0-SNAPSHOT.jar:$$(cat cli/target/classpath.txt)
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
+APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
+
+.PHONY: run build test bench bindings check-bindings info clean deps-libclang deps-data
+
+## build: compile and package every module (no tests)
+build:
+	$(MVN) -DskipTests package
+
+## run: the main job, on real Fashion-MNIST data
+run: deps-data build
+	$(JAVA) -cp "$(CLI_CP)" dev.stride.cli.Main info
+	$(JAVA) -cp "$(CLI_CP)" dev.stride.cli.Main conv-check --data $(FASHION_MNIST)
+
+## info: what oneDNN is loaded, from where, with which ISA and threads
+info: build
+	$(JAVA) -cp "$(CLI_CP)" dev.stride.cli.Main info
+
+## test: everything CI runs (unit, cross-module, generator fixture and bindings drift check)
+test: deps-libclang deps-data
+	$(MVN) verify
+
+## bench: JMH benchmarks and their C twins, printed as Java/C ratios
+bench: build
+	scripts/bench
+
+## bindings: regenerate the oneDNN bindings from the headers in the carrier jar
+bindings: deps-libclang
+	$(MVN) -DskipTests -pl native,bindings/generator -am package
+	$(JAVA) -cp bindings/generator/target/classes dev.stride.bindings.generator.Main \
+	    --headers native/target/dnnl/org/bytedeco/dnnl/linux-x86_64/include \
+	    --config bindings/dnnl-bindings.conf --out bindings/src/main/java
+	$(JAVA) -cp bindings/generator/target/classes dev.stride.bindings.generator.Main \
+	    --headers bindings/include --config bindings/omp-bindings.conf --out bindings/src/main/java
+
+clean:
+	$(MVN) clean
+
+deps-libclang:
+	@if ! ls /usr/lib/llvm-14/lib/libclang.so.1 /usr/lib/x86_64-linux-gnu/libclang-14.so.1 >/dev/null 2>&1 \
+	   || [ ! -d /usr/lib/llvm-14/lib/clang ]; then \
+	  echo "installing libclang1-14 and libclang-common-14-dev (the bindings generator parses oneDNN's headers with them)"; \
+	  $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq libclang1-14 libclang-common-14-dev; \
+	fi
+
+deps-data:
+	@if [ ! -f $(FASHION_MNIST)/t10k-images-idx3-ubyte.gz ]; then \
+	  echo "installing dataset-fashion-mnist (real Fashion-MNIST, into $(FASHION_MNIST))"; \
+	  $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq dataset-fashion-mnist; \
+	fi

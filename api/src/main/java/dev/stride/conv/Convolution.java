@@ -10,6 +10,7 @@ import dev.stride.core.NativeResource;
 import dev.stride.core.PostOps;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Shapes;
 import dev.stride.core.Stream;
@@ -235,9 +236,6 @@ public final class Convolution {
         }
     }
 
-    /** Whether a forward pass keeps what training's backward needs, or only computes the output. */
-    public enum Mode { TRAINING, INFERENCE }
-
     /**
      * The forward primitive, created once for one input shape, with the layouts oneDNN chose
      * ({@code format_tag_any}). Execute with tensors in those layouts; {@link #executePlain} reorders plain
@@ -258,7 +256,7 @@ public final class Convolution {
         }
 
         /** Creates the primitive; {@code postOps} may be null. Shapes are checked before any native call. */
-        public static Forward create(Scope scope, String name, long[] srcDims, Params params, Mode mode, PostOps postOps) {
+        public static Forward create(Scope scope, String name, long[] srcDims, Params params, PropKind mode, PostOps postOps) {
             Geometry g = Geometry.of(name, srcDims, params);
             Dnnl.init();
             int sp = g.spatialDims();
@@ -275,7 +273,7 @@ public final class Convolution {
                 MemorySegment dil = a.allocateFrom(ValueLayout.JAVA_LONG, g.dnnlDilates());
                 MemorySegment pl = a.allocateFrom(ValueLayout.JAVA_LONG, g.padLeft());
                 MemorySegment pr = a.allocateFrom(ValueLayout.JAVA_LONG, g.padRight());
-                int prop = mode == Mode.TRAINING ? dnnl_h.dnnl_forward_training() : dnnl_h.dnnl_forward_inference();
+                int prop = mode.value();
                 Engine e = Engine.cpu();
                 Primitive p = Primitive.create(scope, name + " (convolution forward " + sp + "D)",
                         out -> dnnl_h.dnnl_convolution_forward_primitive_desc_create(out, e.handle(), prop,
@@ -288,7 +286,7 @@ public final class Convolution {
 
         /** Creates a training-mode forward without post-ops. */
         public static Forward create(Scope scope, String name, long[] srcDims, Params params) {
-            return create(scope, name, srcDims, params, Mode.TRAINING, null);
+            return create(scope, name, srcDims, params, PropKind.TRAINING, null);
         }
 
         public Geometry geometry() {

@@ -108,6 +108,12 @@ public final class Primitive extends NativeResource {
         return scratchpad;
     }
 
+    /** The {@code dnnl_primitive_desc_t} (a backward primitive's creator needs its forward's as a hint); borrowed. */
+    public MemorySegment descHandle() {
+        ensureOpen();
+        return pd.handle();
+    }
+
     /** The {@code dnnl_primitive_t}; borrowed. */
     public MemorySegment handle() {
         ensureOpen();

@@ -9,6 +9,7 @@ import dev.stride.core.MemoryDesc;
 import dev.stride.core.NativeResource;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
@@ -34,17 +35,17 @@ public final class Eltwise {
 
         /**
          * Creates {@code dst = alg(src; alpha, beta)} for sources laid out as {@code src} (a concrete layout,
-         * not {@code any}); {@code training} keeps what the backward pass needs.
+         * not {@code any}); {@code mode} says whether the backward pass will follow.
          */
         public static Forward create(Scope scope, String name, MemoryDesc src, Algorithm.Eltwise alg, float alpha,
-                float beta, boolean training) {
+                float beta, PropKind mode) {
             if (src.isAny()) {
                 throw new IllegalArgumentException(name + ": eltwise needs a concrete source layout, not 'any'");
             }
             Engine e = Engine.cpu();
             try (Scope tmp = Scope.open(name + ".create")) {
                 PrimitiveAttr attr = PrimitiveAttr.create(tmp);
-                int prop = training ? dnnl_h.dnnl_forward_training() : dnnl_h.dnnl_forward_inference();
+                int prop = mode.value();
                 Primitive p = Primitive.create(scope, name + " (eltwise " + alg.label() + ")",
                         out -> dnnl_h.dnnl_eltwise_forward_primitive_desc_create(out, e.handle(), prop, alg.value(),
                                 src.handle(), src.handle(), alpha, beta, attr.handle()));

@@ -2,6 +2,7 @@ package dev.stride.cli;
 
 import dev.stride.conv.Convolution;
 import dev.stride.conv.ConvolutionReference;
+import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
@@ -62,7 +63,7 @@ final class ConvCheckCommand implements Callable<Integer> {
 
         try (Scope scope = Scope.open("conv-check"); Stream stream = Stream.create(scope)) {
             Convolution.Forward conv = Convolution.Forward.create(scope, "conv1", srcDims, params,
-                    Convolution.Mode.INFERENCE, null);
+                    PropKind.INFERENCE, null);
             Tensor x = Tensor.of(scope, "images", src, srcDims);
             Tensor wt = Tensor.of(scope, "weights", weights, g.weights());
             Tensor b = Tensor.of(scope, "bias", bias, g.bias());

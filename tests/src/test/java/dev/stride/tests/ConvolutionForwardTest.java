@@ -11,6 +11,7 @@ import dev.stride.conv.ConvolutionReference;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.PostOps;
 import dev.stride.core.Algorithm;
+import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
@@ -116,7 +117,7 @@ class ConvolutionForwardTest {
         try (Scope scope = Scope.leakChecked("relu"); Stream s = Stream.create(scope);
                 PostOps ops = PostOps.create(scope).eltwise(Algorithm.Eltwise.RELU, 0, 0);
                 Convolution.Forward conv = Convolution.Forward.create(scope, "conv+relu", dims, p,
-                        Convolution.Mode.INFERENCE, ops)) {
+                        PropKind.INFERENCE, ops)) {
             Tensor y = Tensor.zeros(scope, "y", g.dst());
             conv.executePlain(s, Tensor.of(scope, "x", src, dims), Tensor.of(scope, "w", w, g.weights()),
                     Tensor.of(scope, "b", bias, 8), y);

@@ -15,6 +15,7 @@ import java.util.Map;
 public final class Primitive extends NativeResource {
 
     private final String name;
+    private final String executeOperation;
     private final Scope own;
     private final PrimitiveDesc pd;
     private final NativeHandle handle;
@@ -24,6 +25,7 @@ public final class Primitive extends NativeResource {
     private Primitive(Scope scope, String name, PrimitiveDesc pd, Scope own, MemorySegment h, Tensor scratchpad) {
         super(scope);
         this.name = name;
+        this.executeOperation = "execute " + name; // built once: execution must not allocate
         this.own = own;
         this.pd = pd;
         this.handle = new NativeHandle(HandleKind.PRIMITIVE, h);
@@ -90,7 +92,7 @@ public final class Primitive extends NativeResource {
         ensureOpen();
         args.checkFor(this);
         Dnnl.check(dnnl_h.dnnl_primitive_execute(handle.get(), stream.handle(), args.count(), args.array()),
-                "execute " + name);
+                executeOperation);
     }
 
     /** The implementation oneDNN chose, e.g. {@code brg_conv_fwd:avx512_core}. */

@@ -1,0 +1,76 @@
+package dev.stride.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MainTest {
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void infoPrintsVersionIsaThreadsAndLocation() {
+        Run r = run("info");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("oneDNN version : 3.13"), r.out());
+        assertTrue(r.out().contains("effective ISA  : "), r.out());
+        assertTrue(r.out().contains("threads        : "), r.out());
+        assertTrue(r.out().contains("libdnnl.so.3"), r.out());
+    }
+
+    @Test
+    void convCheckOnRealFashionMnistAgreesWithTheReference() {
+        Path data = Path.of("/usr/share/datasets/fashion-mnist");
+        assertTrue(Files.isRegularFile(data.resolve("t10k-images-idx3-ubyte.gz")),
+                "Fashion-MNIST missing: `make test` installs dataset-fashion-mnist");
+        Run r = run("conv-check", "--images", "4");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("result         : OK"), r.out());
+    }
+
+    @Test
+    void missingDataIsAClearError(@TempDir Path empty) {
+        Run r = run("conv-check", "--data", empty.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("t10k-images-idx3-ubyte.gz") && r.err().contains("IDX file not found"), r.err());
+    }
+
+    @Test
+    void malformedDataIsAClearError(@TempDir Path dir) throws Exception {
+        Files.write(dir.resolve("t10k-images-idx3-ubyte.gz"), new byte[] {0, 0, 8, 1, 0, 0, 0, 5});
+        Run r = run("conv-check", "--data", dir.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("IDX rank 1, expected 3"), r.err());
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        Run r = run("conv-check", "--images", "lots");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("Invalid value for option '--images'"), r.err());
+        assertEquals(2, run("train-everything").code());
+    }
+}

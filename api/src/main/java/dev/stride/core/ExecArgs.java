@@ -92,9 +92,8 @@ public final class ExecArgs extends NativeResource {
             throw new IllegalArgumentException("arguments were bound for " + primitive.name() + ", not " + p.name());
         }
         for (int i = 0; i < tensors.length; i++) {
-            if (tensors[i].isClosed()) {
-                throw new IllegalStateException(p.name() + ": " + tensors[i].describe() + " bound as "
-                        + Arg.name(kinds[i]) + " is closed");
+            if (tensors[i].isClosed() || !tensors[i].segment().scope().isAlive()) {
+                tensors[i].ensureUsable(p.name() + " (" + Arg.name(kinds[i]) + ")");
             }
         }
     }

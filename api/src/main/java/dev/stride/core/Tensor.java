@@ -138,6 +138,20 @@ public final class Tensor extends NativeResource {
         return memory.get();
     }
 
+    /**
+     * Throws unless this tensor is open and its bytes are still alive. A wrapped segment whose arena its owner
+     * closed must never reach oneDNN: native code would read freed memory.
+     */
+    void ensureUsable(String use) {
+        if (isClosed()) {
+            throw new IllegalStateException(use + ": " + describe() + " is closed");
+        }
+        if (!data.scope().isAlive()) {
+            throw new IllegalStateException(use + ": the memory wrapped by " + describe()
+                    + " was freed by its owner (its arena is closed)");
+        }
+    }
+
     /** True when this tensor owns its bytes (false for {@link #wrap}). */
     public boolean ownsMemory() {
         return arena != null;

@@ -45,12 +45,30 @@ class ErrorMappingTest {
             r.execute(s, args);
             src.close();
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> r.execute(s, args));
-            assertTrue(e.getMessage().contains("Tensor 'src' f32 [1, 16, 2, 2] abcd bound as DNNL_ARG_SRC is closed"),
+            assertTrue(e.getMessage().contains("(DNNL_ARG_SRC): Tensor 'src' f32 [1, 16, 2, 2] abcd is closed"),
                     e.getMessage());
             IllegalStateException atBind = assertThrows(IllegalStateException.class, () -> r.bind(scope, src, dst));
             assertTrue(atBind.getMessage().contains("is closed"), atBind.getMessage());
             args.close();
             assertThrows(IllegalStateException.class, () -> r.execute(s, args));
+        }
+    }
+
+    @Test
+    void wrappedMemoryFreedByItsOwnerNeverReachesOneDnn() {
+        try (Scope scope = Scope.leakChecked("freed"); Stream s = Stream.create(scope);
+                MemoryDesc d = MemoryDesc.plain(scope, 1, 16, 2, 2);
+                MemoryDesc nhwc = MemoryDesc.of(scope, DataType.F32, FormatTag.NHWC, 1, 16, 2, 2);
+                Reorder r = Reorder.create(scope, d, nhwc); Tensor dst = Tensor.allocate(scope, "dst", nhwc)) {
+            java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+            try (Tensor src = Tensor.wrap(scope, "mapped", d, arena.allocate(d.byteSize(), 64));
+                    ExecArgs args = r.bind(scope, src, dst)) {
+                r.execute(s, args);
+                arena.close();
+                IllegalStateException e = assertThrows(IllegalStateException.class, () -> r.execute(s, args));
+                assertTrue(e.getMessage().contains("the memory wrapped by Tensor 'mapped'") && e.getMessage().contains("was freed"),
+                        e.getMessage());
+            }
         }
     }
 

@@ -30,6 +30,10 @@ import java.util.Arrays;
  * <p><b>Shape</b>: src {@code N x C x [D1 x] H1 x W1}; weights {@code K x C/G x F x F} ({@code G x K/G x C/G x
  * F x F} when grouped); bias {@code K}; dst {@code N x K x [D2 x] H2 x W2} with
  * {@code W2 = (W1 - D*(F-1) - 1 + PL + PR)/S + 1}, which must be an integer.
+ *
+ * <p>Directions, mirroring oneDNN: {@link Forward} (training or inference, with eltwise and sum post-ops),
+ * {@link BackwardData} ({@code diff_dst -> diff_src}) and {@link BackwardWeights}
+ * ({@code src, diff_dst -> diff_weights, diff_bias}); the backward ones are created from the forward.
  */
 public final class Convolution {
     private Convolution() {}
@@ -246,16 +250,25 @@ public final class Convolution {
         private final String name;
         private final Geometry geometry;
         private final Primitive primitive;
+        private final boolean readsDst;
 
-        private Forward(Scope scope, String name, Geometry geometry, Primitive primitive) {
+        private Forward(Scope scope, String name, Geometry geometry, Primitive primitive, boolean readsDst) {
             super(scope);
             this.name = name;
             this.geometry = geometry;
             this.primitive = primitive;
+            this.readsDst = readsDst;
             register();
         }
 
-        /** Creates the primitive; {@code postOps} may be null. Shapes are checked before any native call. */
+        /**
+         * Creates the primitive; {@code postOps} may be null. Shapes are checked before any native call.
+         *
+         * <p>Post-ops run on the result in order: an eltwise applies {@code dst = alg(dst)}, a sum
+         * {@code dst = scale * dst_before + dst} accumulates onto what {@code dst} held before the call (the
+         * residual add of a ResNet block: bind the shortcut's tensor as {@code dst}). Backward primitives
+         * differentiate the convolution alone: the chain rule through post-ops is the caller's.
+         */
         public static Forward create(Scope scope, String name, long[] srcDims, Params params, PropKind mode, PostOps postOps) {
             Geometry g = Geometry.of(name, srcDims, params);
             Dnnl.init();
@@ -269,18 +282,40 @@ public final class Convolution {
                 if (postOps != null) {
                     attr.postOps(postOps);
                 }
-                MemorySegment strides = a.allocateFrom(ValueLayout.JAVA_LONG, g.strides());
-                MemorySegment dil = a.allocateFrom(ValueLayout.JAVA_LONG, g.dnnlDilates());
-                MemorySegment pl = a.allocateFrom(ValueLayout.JAVA_LONG, g.padLeft());
-                MemorySegment pr = a.allocateFrom(ValueLayout.JAVA_LONG, g.padRight());
+                Window win = Window.of(a, g);
                 int prop = mode.value();
                 Engine e = Engine.cpu();
                 Primitive p = Primitive.create(scope, name + " (convolution forward " + sp + "D)",
                         out -> dnnl_h.dnnl_convolution_forward_primitive_desc_create(out, e.handle(), prop,
                                 dnnl_h.dnnl_convolution_direct(), src.handle(), w.handle(),
-                                b == null ? MemorySegment.NULL : b.handle(), dst.handle(), strides, dil, pl, pr,
-                                attr.handle()));
-                return new Forward(scope, name, g, p);
+                                b == null ? MemorySegment.NULL : b.handle(), dst.handle(), win.strides(),
+                                win.dilates(), win.padLeft(), win.padRight(), attr.handle()));
+                try {
+                    return new Forward(scope, name, g, p, hasSumPostOp(p));
+                } catch (RuntimeException ex) {
+                    p.close();
+                    throw ex;
+                }
+            }
+        }
+
+        /** Whether the created primitive's post-ops include a sum, i.e. it reads {@code dst} before writing it. */
+        private static boolean hasSumPostOp(Primitive p) {
+            try (Arena a = Arena.ofConfined()) {
+                // Both handles are borrowed from the primitive descriptor: nothing to destroy.
+                MemorySegment attr = a.allocate(ValueLayout.ADDRESS);
+                Dnnl.check(dnnl_h.dnnl_primitive_desc_get_attr(p.descHandle(), attr), "query convolution attributes");
+                MemorySegment ops = a.allocate(ValueLayout.ADDRESS);
+                Dnnl.check(dnnl_h.dnnl_primitive_attr_get_post_ops(attr.get(ValueLayout.ADDRESS, 0), ops),
+                        "query convolution post-ops");
+                MemorySegment po = ops.get(ValueLayout.ADDRESS, 0);
+                int n = dnnl_h.dnnl_post_ops_len(po);
+                for (int i = 0; i < n; i++) {
+                    if (dnnl_h.dnnl_post_ops_get_kind(po, i) == dnnl_h.dnnl_sum()) {
+                        return true;
+                    }
+                }
+                return false;
             }
         }
 
@@ -314,6 +349,11 @@ public final class Convolution {
             return primitive;
         }
 
+        /** True when the post-ops include a sum, so {@code dst} is an input as well as the output. */
+        public boolean accumulatesIntoDst() {
+            return readsDst;
+        }
+
         /** Binds tensors in this primitive's layouts once, for repeated {@link #execute}. */
         public ExecArgs bind(Scope scope, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
             if ((bias == null) != (geometry.bias() == null)) {
@@ -330,35 +370,321 @@ public final class Convolution {
         /**
          * One-off convenience: takes tensors in any layout with the right dims (e.g. plain {@code nchw}
          * and {@code oihw}), reorders where needed, runs, and writes {@code dst} in its own layout. Allocates
-         * temporaries: for repeated runs use {@link #bind} and {@link #execute}.
+         * temporaries: for repeated runs use {@link #bind} and {@link #execute}. With a sum post-op the values
+         * {@code dst} holds are accumulated onto, whatever its layout.
          */
         public void executePlain(Stream stream, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
             try (Scope tmp = Scope.open(name + ".executePlain")) {
-                Tensor s = matching(tmp, src, srcDesc(), stream, "src");
-                Tensor w = matching(tmp, weights, weightsDesc(), stream, "weights");
-                Tensor b = bias == null ? null : matching(tmp, bias, biasDesc(), stream, "bias");
-                boolean dstMatches = dst.desc().sameAs(dstDesc());
-                Tensor d = dstMatches ? dst : Tensor.allocate(tmp, name + ".dst", dstDesc());
+                Tensor s = matching(tmp, name, src, srcDesc(), stream, "src");
+                Tensor w = matching(tmp, name, weights, weightsDesc(), stream, "weights");
+                Tensor b = bias == null ? null : matching(tmp, name, bias, biasDesc(), stream, "bias");
+                Tensor d = readsDst ? matching(tmp, name, dst, dstDesc(), stream, "dst")
+                        : output(tmp, name, dst, dstDesc(), "dst");
                 execute(stream, bind(tmp, s, w, b, d));
                 stream.await();
-                if (!dstMatches) {
+                if (d != dst) {
                     d.reorderInto(dst, stream);
                 }
             }
-        }
-
-        private Tensor matching(Scope tmp, Tensor t, MemoryDesc want, Stream stream, String what) {
-            if (!Arrays.equals(t.dims(), want.dims())) {
-                throw new IllegalArgumentException(name + ": " + what + " must have dims " + Arrays.toString(want.dims())
-                        + ", got tensor '" + t.name() + "' " + t.desc().shapeString());
-            }
-            return t.desc().sameAs(want) ? t : t.reorder(tmp, want, stream);
         }
 
         @Override
         public String describe() {
             return "Convolution.Forward " + name + " " + Arrays.toString(geometry.src()) + " -> "
                     + Arrays.toString(geometry.dst());
+        }
+
+        @Override
+        public long nativeBytes() {
+            return 0;
+        }
+
+        @Override
+        protected void release() {
+            primitive.close();
+        }
+    }
+
+    /** {@code t} itself when it has {@code want}'s layout, otherwise a reordered copy in {@code tmp}. */
+    private static Tensor matching(Scope tmp, String layer, Tensor t, MemoryDesc want, Stream stream, String what) {
+        requireDims(layer, t, want, what);
+        return t.desc().sameAs(want) ? t : t.reorder(tmp, want, stream);
+    }
+
+    /** {@code t} itself when it has {@code want}'s layout, otherwise a fresh tensor to reorder back from. */
+    private static Tensor output(Scope tmp, String layer, Tensor t, MemoryDesc want, String what) {
+        requireDims(layer, t, want, what);
+        return t.desc().sameAs(want) ? t : Tensor.allocate(tmp, layer + "." + what, want);
+    }
+
+    private static void requireDims(String layer, Tensor t, MemoryDesc want, String what) {
+        if (t == null) {
+            throw new IllegalArgumentException(layer + ": no tensor given for " + what);
+        }
+        if (!Arrays.equals(t.dims(), want.dims())) {
+            throw new IllegalArgumentException(layer + ": " + what + " must have dims " + Arrays.toString(want.dims())
+                    + ", got tensor '" + t.name() + "' " + t.desc().shapeString());
+        }
+    }
+
+    /** Strides, dilates (oneDNN's 0 = none), and paddings as native arrays for a descriptor call. */
+    private record Window(MemorySegment strides, MemorySegment dilates, MemorySegment padLeft, MemorySegment padRight) {
+        static Window of(Arena a, Geometry g) {
+            return new Window(a.allocateFrom(ValueLayout.JAVA_LONG, g.strides()),
+                    a.allocateFrom(ValueLayout.JAVA_LONG, g.dnnlDilates()),
+                    a.allocateFrom(ValueLayout.JAVA_LONG, g.padLeft()),
+                    a.allocateFrom(ValueLayout.JAVA_LONG, g.padRight()));
+        }
+    }
+
+    /**
+     * Backward data: the gradient of the loss with respect to the convolution's input.
+     *
+     * <p>{@code diff_src[n, c, i] = sum diff_dst[n, k, o] * weights[k, c', f]} over the filters {@code k} of
+     * the channel's group and every output {@code o} and tap {@code f} with {@code i = o*S - PL + f*D} (a
+     * transposed convolution of {@code diff_dst}); taps that fell into the zero padding contribute nothing.
+     *
+     * <p><b>Shape</b>: diff_dst {@code N x K x [D2 x] H2 x W2} (the forward's dst); weights as in the forward;
+     * diff_src {@code N x C x [D1 x] H1 x W1} (the forward's src).
+     *
+     * <p>Created once from a {@link Forward} (its geometry, and its primitive descriptor as oneDNN's hint), with
+     * the layouts oneDNN chose for {@code format_tag_any}; {@link #executePlain} takes any layout for one-off
+     * use.
+     */
+    public static final class BackwardData extends NativeResource {
+
+        private final String name;
+        private final Geometry geometry;
+        private final Primitive primitive;
+
+        private BackwardData(Scope scope, String name, Geometry geometry, Primitive primitive) {
+            super(scope);
+            this.name = name;
+            this.geometry = geometry;
+            this.primitive = primitive;
+            register();
+        }
+
+        /**
+         * Creates backward data for {@code forward}'s shapes and settings.
+         *
+         * @param scope   owner of the primitive
+         * @param name    the layer's name, used in errors
+         * @param forward the forward this differentiates; only read here, it may be closed afterwards
+         */
+        public static BackwardData create(Scope scope, String name, Forward forward) {
+            Geometry g = forward.geometry();
+            MemorySegment hint = forward.primitive().descHandle();
+            try (Scope tmp = Scope.open(name + ".create"); Arena a = Arena.ofConfined()) {
+                MemoryDesc diffSrc = MemoryDesc.any(tmp, g.src());
+                MemoryDesc w = MemoryDesc.any(tmp, g.weights());
+                MemoryDesc diffDst = MemoryDesc.any(tmp, g.dst());
+                PrimitiveAttr attr = PrimitiveAttr.create(tmp);
+                Window win = Window.of(a, g);
+                Engine e = Engine.cpu();
+                Primitive p = Primitive.create(scope, name + " (convolution backward data " + g.spatialDims() + "D)",
+                        out -> dnnl_h.dnnl_convolution_backward_data_primitive_desc_create(out, e.handle(),
+                                dnnl_h.dnnl_convolution_direct(), diffSrc.handle(), w.handle(), diffDst.handle(),
+                                win.strides(), win.dilates(), win.padLeft(), win.padRight(), hint, attr.handle()));
+                return new BackwardData(scope, name, g, p);
+            }
+        }
+
+        public Geometry geometry() {
+            return geometry;
+        }
+
+        public MemoryDesc diffDstDesc() {
+            return primitive.requireArgDesc(Arg.DIFF_DST);
+        }
+
+        /** The weights layout this primitive reads; may differ from the forward's (then reorder once per step). */
+        public MemoryDesc weightsDesc() {
+            return primitive.requireArgDesc(Arg.WEIGHTS);
+        }
+
+        public MemoryDesc diffSrcDesc() {
+            return primitive.requireArgDesc(Arg.DIFF_SRC);
+        }
+
+        public Primitive primitive() {
+            return primitive;
+        }
+
+        /** Binds tensors in this primitive's layouts once, for repeated {@link #execute}. */
+        public ExecArgs bind(Scope scope, Tensor diffDst, Tensor weights, Tensor diffSrc) {
+            return primitive.args().add(Arg.DIFF_DST, diffDst).add(Arg.WEIGHTS, weights).add(Arg.DIFF_SRC, diffSrc)
+                    .build(scope);
+        }
+
+        /** Overwrites {@code diff_src} (no accumulation); does not wait. */
+        public void execute(Stream stream, ExecArgs args) {
+            primitive.execute(stream, args);
+        }
+
+        /**
+         * One-off convenience: takes tensors in any layout with the right dims (e.g. plain {@code nchw} and
+         * {@code oihw}), reorders where needed, runs, and writes {@code diffSrc} in its own layout.
+         */
+        public void executePlain(Stream stream, Tensor diffDst, Tensor weights, Tensor diffSrc) {
+            try (Scope tmp = Scope.open(name + ".executePlain")) {
+                Tensor dd = matching(tmp, name, diffDst, diffDstDesc(), stream, "diff_dst");
+                Tensor w = matching(tmp, name, weights, weightsDesc(), stream, "weights");
+                Tensor ds = output(tmp, name, diffSrc, diffSrcDesc(), "diff_src");
+                execute(stream, bind(tmp, dd, w, ds));
+                stream.await();
+                if (ds != diffSrc) {
+                    ds.reorderInto(diffSrc, stream);
+                }
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "Convolution.BackwardData " + name + " " + Arrays.toString(geometry.dst()) + " -> "
+                    + Arrays.toString(geometry.src());
+        }
+
+        @Override
+        public long nativeBytes() {
+            return 0;
+        }
+
+        @Override
+        protected void release() {
+            primitive.close();
+        }
+    }
+
+    /**
+     * Backward weights: the gradients of the loss with respect to the filters and, when the forward has one,
+     * the bias.
+     *
+     * <p>{@code diff_weights[k, c, f] = sum_{n, o} diff_dst[n, k, o] * src[n, g*C/G + c, o*S - PL + f*D]}
+     * (zero where the tap is in the padding); {@code diff_bias[k] = sum_{n, o} diff_dst[n, k, o]}.
+     *
+     * <p><b>Shape</b>: src {@code N x C x [D1 x] H1 x W1}; diff_dst {@code N x K x [D2 x] H2 x W2};
+     * diff_weights as the forward's weights ({@code K x C/G x F x F}, or {@code G x K/G x C/G x F x F} when
+     * grouped); diff_bias {@code K}.
+     *
+     * <p>Created once from a {@link Forward} (its geometry, and its primitive descriptor as oneDNN's hint),
+     * with the layouts oneDNN chose for {@code format_tag_any}; the bias gradient is plain, like the bias.
+     */
+    public static final class BackwardWeights extends NativeResource {
+
+        private final String name;
+        private final Geometry geometry;
+        private final Primitive primitive;
+
+        private BackwardWeights(Scope scope, String name, Geometry geometry, Primitive primitive) {
+            super(scope);
+            this.name = name;
+            this.geometry = geometry;
+            this.primitive = primitive;
+            register();
+        }
+
+        /**
+         * Creates backward weights (and bias, when {@code forward} has one) for {@code forward}'s shapes and
+         * settings.
+         *
+         * @param scope   owner of the primitive
+         * @param name    the layer's name, used in errors
+         * @param forward the forward this differentiates; only read here, it may be closed afterwards
+         */
+        public static BackwardWeights create(Scope scope, String name, Forward forward) {
+            Geometry g = forward.geometry();
+            MemorySegment hint = forward.primitive().descHandle();
+            try (Scope tmp = Scope.open(name + ".create"); Arena a = Arena.ofConfined()) {
+                MemoryDesc src = MemoryDesc.any(tmp, g.src());
+                MemoryDesc diffW = MemoryDesc.any(tmp, g.weights());
+                MemoryDesc diffB = g.bias() == null ? null : MemoryDesc.plain(tmp, g.bias());
+                MemoryDesc diffDst = MemoryDesc.any(tmp, g.dst());
+                PrimitiveAttr attr = PrimitiveAttr.create(tmp);
+                Window win = Window.of(a, g);
+                Engine e = Engine.cpu();
+                Primitive p = Primitive.create(scope, name + " (convolution backward weights " + g.spatialDims() + "D)",
+                        out -> dnnl_h.dnnl_convolution_backward_weights_primitive_desc_create(out, e.handle(),
+                                dnnl_h.dnnl_convolution_direct(), src.handle(), diffW.handle(),
+                                diffB == null ? MemorySegment.NULL : diffB.handle(), diffDst.handle(), win.strides(),
+                                win.dilates(), win.padLeft(), win.padRight(), hint, attr.handle()));
+                return new BackwardWeights(scope, name, g, p);
+            }
+        }
+
+        public Geometry geometry() {
+            return geometry;
+        }
+
+        public MemoryDesc srcDesc() {
+            return primitive.requireArgDesc(Arg.SRC);
+        }
+
+        public MemoryDesc diffDstDesc() {
+            return primitive.requireArgDesc(Arg.DIFF_DST);
+        }
+
+        public MemoryDesc diffWeightsDesc() {
+            return primitive.requireArgDesc(Arg.DIFF_WEIGHTS);
+        }
+
+        /** The bias gradient's layout, or null when the forward has no bias. */
+        public MemoryDesc diffBiasDesc() {
+            return geometry.bias() == null ? null : primitive.requireArgDesc(Arg.DIFF_BIAS);
+        }
+
+        public Primitive primitive() {
+            return primitive;
+        }
+
+        /**
+         * Binds tensors in this primitive's layouts once, for repeated {@link #execute}; {@code diffBias} is
+         * required exactly when the forward has a bias.
+         */
+        public ExecArgs bind(Scope scope, Tensor src, Tensor diffDst, Tensor diffWeights, Tensor diffBias) {
+            requireBias(diffBias);
+            return primitive.args().add(Arg.SRC, src).add(Arg.DIFF_DST, diffDst).add(Arg.DIFF_WEIGHTS, diffWeights)
+                    .addIfPresent(Arg.DIFF_BIAS, diffBias).build(scope);
+        }
+
+        /** Overwrites the gradients (no accumulation across calls); does not wait. */
+        public void execute(Stream stream, ExecArgs args) {
+            primitive.execute(stream, args);
+        }
+
+        /**
+         * One-off convenience: takes tensors in any layout with the right dims, reorders where needed, runs,
+         * and writes {@code diffWeights} (and {@code diffBias}) in their own layouts.
+         */
+        public void executePlain(Stream stream, Tensor src, Tensor diffDst, Tensor diffWeights, Tensor diffBias) {
+            requireBias(diffBias);
+            try (Scope tmp = Scope.open(name + ".executePlain")) {
+                Tensor s = matching(tmp, name, src, srcDesc(), stream, "src");
+                Tensor dd = matching(tmp, name, diffDst, diffDstDesc(), stream, "diff_dst");
+                Tensor dw = output(tmp, name, diffWeights, diffWeightsDesc(), "diff_weights");
+                Tensor db = diffBias == null ? null : output(tmp, name, diffBias, diffBiasDesc(), "diff_bias");
+                execute(stream, bind(tmp, s, dd, dw, db));
+                stream.await();
+                if (dw != diffWeights) {
+                    dw.reorderInto(diffWeights, stream);
+                }
+                if (db != diffBias) {
+                    db.reorderInto(diffBias, stream);
+                }
+            }
+        }
+
+        private void requireBias(Tensor diffBias) {
+            if ((diffBias == null) != (geometry.bias() == null)) {
+                throw new IllegalArgumentException(name + ": " + (diffBias == null
+                        ? "diff_bias tensor missing (the forward has a bias)" : "this convolution has no bias to differentiate"));
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "Convolution.BackwardWeights " + name + " " + Arrays.toString(geometry.dst()) + " -> "
+                    + Arrays.toString(geometry.weights());
         }
 
         @Override

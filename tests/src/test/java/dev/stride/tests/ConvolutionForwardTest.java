@@ -127,6 +127,79 @@ class ConvolutionForwardTest {
         }
     }
 
+    /**
+     * The residual add of a ResNet block fused into the convolution: {@code dst = conv(x) + dst_before}, then
+     * (second row) ReLU over the sum. Plain user tensors, so executePlain must carry the prior {@code dst}
+     * into the blocked layout the primitive chose.
+     */
+    @ParameterizedTest(name = "sum scale {0}, relu {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"1.0, false", "1.0, true", "0.5, false"})
+    void sumPostOpAccumulatesOntoThePreviousDst(float scale, boolean relu) {
+        long[] dims = {2, 16, 7, 7};
+        Params p = Params.of(16, 3).padding(1);
+        Convolution.Geometry g = Convolution.Geometry.of("c", dims, p);
+        SplittableRandom r = new SplittableRandom(17);
+        float[] src = random(r, count(dims));
+        float[] w = random(r, count(g.weights()));
+        float[] bias = random(r, 16);
+        float[] shortcut = random(r, count(g.dst()));
+        float[] want = ConvolutionReference.forward(g, src, w, bias);
+        for (int i = 0; i < want.length; i++) {
+            want[i] += scale * shortcut[i];
+            if (relu) want[i] = Math.max(0, want[i]);
+        }
+        try (Scope scope = Scope.leakChecked("sum"); Stream s = Stream.create(scope);
+                PostOps ops = PostOps.create(scope).sum(scale)) {
+            if (relu) ops.eltwise(Algorithm.Eltwise.RELU, 0, 0);
+            try (Convolution.Forward conv = Convolution.Forward.create(scope, "conv+sum", dims, p, PropKind.TRAINING, ops)) {
+                assertTrue(conv.accumulatesIntoDst());
+                Tensor y = Tensor.of(scope, "y", shortcut, g.dst());
+                conv.executePlain(s, Tensor.of(scope, "x", src, dims), Tensor.of(scope, "w", w, g.weights()),
+                        Tensor.of(scope, "b", bias, 16), y);
+                assertClose(want, y.toFloatArray(), 1e-4f, "sum");
+            }
+        }
+    }
+
+    /** The bound path: the shortcut lives in the chosen dst layout and each execution adds onto it again. */
+    @Test
+    void sumPostOpWithBoundTensorsAccumulatesEveryExecution() {
+        long[] dims = {1, 16, 6, 6};
+        Params p = Params.of(16, 3).padding(1).bias(false);
+        Convolution.Geometry g = Convolution.Geometry.of("c", dims, p);
+        SplittableRandom r = new SplittableRandom(19);
+        float[] src = random(r, count(dims));
+        float[] w = random(r, count(g.weights()));
+        float[] shortcut = random(r, count(g.dst()));
+        float[] conv1 = ConvolutionReference.forward(g, src, w, null);
+        float[] want = new float[conv1.length];
+        for (int i = 0; i < want.length; i++) want[i] = shortcut[i] + 2 * conv1[i];
+        try (Scope scope = Scope.leakChecked("sum-bound"); Stream s = Stream.create(scope);
+                PostOps ops = PostOps.create(scope).sum(1.0f);
+                Convolution.Forward conv = Convolution.Forward.create(scope, "conv+sum", dims, p, PropKind.TRAINING, ops)) {
+            Tensor x = Tensor.of(scope, "x", src, dims).reorder(scope, conv.srcDesc(), s);
+            Tensor wt = Tensor.of(scope, "w", w, g.weights()).reorder(scope, conv.weightsDesc(), s);
+            Tensor y = Tensor.of(scope, "shortcut", shortcut, g.dst()).reorder(scope, conv.dstDesc(), s);
+            ExecArgs args = conv.bind(scope, x, wt, null, y);
+            conv.execute(s, args);
+            conv.execute(s, args);
+            s.await();
+            assertClose(want, y.toFloatArray(), 1e-4f, "sum twice");
+        }
+    }
+
+    @Test
+    void eltwiseOnlyPostOpsDoNotReadDst() {
+        try (Scope scope = Scope.leakChecked("no-sum");
+                PostOps ops = PostOps.create(scope).eltwise(Algorithm.Eltwise.RELU, 0, 0);
+                Convolution.Forward conv = Convolution.Forward.create(scope, "conv", new long[] {1, 2, 5, 5},
+                        Params.of(2, 3), PropKind.INFERENCE, ops);
+                Convolution.Forward plain = Convolution.Forward.create(scope, "conv", new long[] {1, 2, 5, 5}, Params.of(2, 3))) {
+            org.junit.jupiter.api.Assertions.assertFalse(conv.accumulatesIntoDst());
+            org.junit.jupiter.api.Assertions.assertFalse(plain.accumulatesIntoDst());
+        }
+    }
+
     static java.util.stream.Stream<Arguments> invalid() {
         return java.util.stream.Stream.of(
                 Arguments.of(new long[] {1, 1, 29, 28}, Params.of(4, 5).stride(2),

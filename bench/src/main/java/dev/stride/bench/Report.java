@@ -1,0 +1,320 @@
+package dev.stride.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Prints the Java-vs-C table of {@code scripts/bench}. Both sides are cut into 1-second windows (a JMH
+ * measurement iteration in sample mode; a window of the C twin timing every call) and each window yields the
+ * median of its per-call times. The table compares the quietest window of each side (the smallest window
+ * median): on a shared 2-core VM a neighbour can slow whole seconds down by 2-4x, and the least-disturbed
+ * second is the best estimate of the code's own speed, taken the same way on both sides with the same
+ * number of windows. The median over all windows is printed beside it.
+ *
+ * <p>Usage: {@code Report <c-results.txt> <jmh.json>...}; exits 1 when a target fails and
+ * {@code STRIDE_BENCH_STRICT=1}.
+ */
+public final class Report {
+
+    /** One row: the JMH benchmark, its C twin and how the pair is judged. */
+    private record Pair(String label, String jmh, String twin, Kind kind) {}
+
+    private enum Kind {
+        /** Java throughput at least 0.97x C's. */
+        THROUGHPUT,
+        /** Java time per call at most 0.2 us above C's. */
+        OVERHEAD
+    }
+
+    private static final List<Pair> PAIRS = List.of(
+            new Pair("conv3x3 fwd 8x64x56x56 K=64", "dev.stride.bench.ConvForwardBench.forward",
+                    "conv_fwd_3x3_8x64x56x56", Kind.THROUGHPUT),
+            new Pair("tiny ReLU 1x16x4x4, 1 thread", "dev.stride.bench.TinyEltwiseBench.reluExecuteWait",
+                    "tiny_eltwise_relu_1x16x4x4", Kind.OVERHEAD));
+
+    private Report() {}
+
+    public static void main(String[] argv) throws IOException {
+        if (argv.length < 2) {
+            System.err.println("usage: Report <c-results.txt> <jmh.json>...");
+            System.exit(2);
+        }
+        Map<String, List<Double>> c = readTwins(Path.of(argv[0]));
+        Map<String, List<Double>> java = new LinkedHashMap<>();
+        for (int i = 1; i < argv.length; i++) {
+            readJmh(Path.of(argv[i]), java);
+        }
+        double flops = ConvForwardBench.geometry().forwardFlops();
+
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"benchmark", "Java median", "C median", "Java/C throughput", "target", "result"});
+        List<String> notes = new ArrayList<>();
+        boolean allPass = true;
+        for (Pair p : PAIRS) {
+            List<Double> jw = java.get(p.jmh());
+            List<Double> cw = c.get(p.twin());
+            if (jw == null || jw.isEmpty() || cw == null || cw.isEmpty()) {
+                rows.add(new String[] {p.label(), jw == null ? "missing" : "", cw == null ? "missing" : "", "", "",
+                        "FAIL (no result)"});
+                allPass = false;
+                continue;
+            }
+            double j = min(jw);
+            double best = min(cw);
+            double ratio = best / j;
+            notes.add(String.format(Locale.ROOT, "%s: median of all 1-s window medians: Java %s, C %s (ratio %.3f); "
+                    + "%d Java / %d C windows", p.label(), us(median(jw)), us(median(cw)), median(cw) / median(jw),
+                    jw.size(), cw.size()));
+            boolean pass;
+            String target;
+            String jCell = us(j);
+            String cCell = us(best);
+            if (p.kind() == Kind.THROUGHPUT) {
+                pass = ratio >= 0.97;
+                target = ">= 0.97x C";
+                jCell += String.format(Locale.ROOT, " (%.0f GFLOP/s)", flops / (j * 1e3));
+                cCell += String.format(Locale.ROOT, " (%.0f GFLOP/s)", flops / (best * 1e3));
+            } else {
+                pass = j - best <= 0.2;
+                target = "<= C + 0.2 us";
+                jCell += String.format(Locale.ROOT, " (%+.3f us)", j - best);
+            }
+            allPass &= pass;
+            rows.add(new String[] {p.label(), jCell, cCell, String.format(Locale.ROOT, "%.3f", ratio), target,
+                    pass ? "PASS" : "FAIL"});
+        }
+        print(rows);
+        System.out.println("Median = per-call median in the quietest 1-s window of each side (JMH sample mode / "
+                + "C twin timing every call).");
+        notes.forEach(System.out::println);
+        if (!allPass && "1".equals(System.getenv("STRIDE_BENCH_STRICT"))) {
+            System.exit(1);
+        }
+    }
+
+    private static String us(double v) {
+        return String.format(Locale.ROOT, v >= 100 ? "%.1f us" : "%.3f us", v);
+    }
+
+    private static void print(List<String[]> rows) {
+        int[] w = new int[rows.get(0).length];
+        for (String[] r : rows) {
+            for (int i = 0; i < r.length; i++) {
+                w[i] = Math.max(w[i], r[i].length());
+            }
+        }
+        for (int k = 0; k < rows.size(); k++) {
+            StringBuilder sb = new StringBuilder("|");
+            for (int i = 0; i < w.length; i++) {
+                sb.append(' ').append(String.format("%-" + w[i] + "s", rows.get(k)[i])).append(" |");
+            }
+            System.out.println(sb);
+            if (k == 0) {
+                StringBuilder sep = new StringBuilder("|");
+                for (int x : w) {
+                    sep.append("-".repeat(x + 2)).append('|');
+                }
+                System.out.println(sep);
+            }
+        }
+    }
+
+    /** Lines {@code name ... windows=w1,w2,...}; window medians of repeated runs are pooled per name. */
+    static Map<String, List<Double>> readTwins(Path file) throws IOException {
+        Map<String, List<Double>> out = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(file)) {
+            String[] parts = line.trim().split("\\s+");
+            for (String kv : parts) {
+                if (kv.startsWith("windows=")) {
+                    List<Double> l = out.computeIfAbsent(parts[0], k -> new ArrayList<>());
+                    for (String v : kv.substring("windows=".length()).split(",")) {
+                        l.add(Double.parseDouble(v));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * JMH's JSON: for each sample-mode run, the median of every measurement iteration, in microseconds, from
+     * {@code rawDataHistogram} (forks, then iterations, then {@code [value, count]} pairs).
+     */
+    @SuppressWarnings("unchecked")
+    static void readJmh(Path file, Map<String, List<Double>> out) throws IOException {
+        Object root = new Json(Files.readString(file)).value();
+        for (Object o : (List<Object>) root) {
+            Map<String, Object> run = (Map<String, Object>) o;
+            Map<String, Object> metric = (Map<String, Object>) run.get("primaryMetric");
+            Object hist = metric.get("rawDataHistogram");
+            if (!(hist instanceof List<?> forks)) {
+                throw new IllegalArgumentException(file + ": " + run.get("benchmark") + " has no sample histogram: "
+                        + "run it in sample mode (-bm sample)");
+            }
+            double scale = toMicros((String) metric.get("scoreUnit"));
+            List<Double> windows = out.computeIfAbsent((String) run.get("benchmark"), k -> new ArrayList<>());
+            for (Object fork : forks) {
+                for (Object iteration : (List<Object>) fork) {
+                    windows.add(histogramMedian((List<Object>) iteration) * scale);
+                }
+            }
+        }
+    }
+
+    /** The median of a histogram given as {@code [value, count]} pairs. */
+    @SuppressWarnings("unchecked")
+    static double histogramMedian(List<Object> pairs) {
+        List<double[]> vc = new ArrayList<>();
+        double total = 0;
+        for (Object p : pairs) {
+            List<Object> l = (List<Object>) p;
+            double v = (Double) l.get(0);
+            double n = (Double) l.get(1);
+            vc.add(new double[] {v, n});
+            total += n;
+        }
+        vc.sort((a, b) -> Double.compare(a[0], b[0]));
+        double seen = 0;
+        for (double[] e : vc) {
+            seen += e[1];
+            if (seen >= total / 2) {
+                return e[0];
+            }
+        }
+        throw new IllegalArgumentException("empty histogram");
+    }
+
+    private static double min(List<Double> v) {
+        return v.stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+    }
+
+    private static double median(List<Double> v) {
+        double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+    }
+
+    private static double toMicros(String unit) {
+        return switch (unit) {
+            case "ns/op" -> 1e-3;
+            case "us/op" -> 1;
+            case "ms/op" -> 1e3;
+            case "s/op" -> 1e6;
+            default -> throw new IllegalArgumentException("unexpected JMH unit " + unit + " (want a time per op)");
+        };
+    }
+
+    /** Just enough JSON for JMH's result file (objects, arrays, strings, numbers, literals). */
+    static final class Json {
+        private final String s;
+        private int i;
+
+        Json(String s) {
+            this.s = s;
+        }
+
+        Object value() {
+            ws();
+            char ch = s.charAt(i);
+            switch (ch) {
+                case '{' -> {
+                    i++;
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    ws();
+                    if (s.charAt(i) == '}') {
+                        i++;
+                        return m;
+                    }
+                    while (true) {
+                        ws();
+                        String k = string();
+                        ws();
+                        expect(':');
+                        m.put(k, value());
+                        ws();
+                        if (s.charAt(i++) == '}') {
+                            return m;
+                        }
+                    }
+                }
+                case '[' -> {
+                    i++;
+                    List<Object> l = new ArrayList<>();
+                    ws();
+                    if (s.charAt(i) == ']') {
+                        i++;
+                        return l;
+                    }
+                    while (true) {
+                        l.add(value());
+                        ws();
+                        if (s.charAt(i++) == ']') {
+                            return l;
+                        }
+                    }
+                }
+                case '"' -> {
+                    return string();
+                }
+                default -> {
+                    int start = i;
+                    while (i < s.length() && ",}] \t\r\n".indexOf(s.charAt(i)) < 0) {
+                        i++;
+                    }
+                    String tok = s.substring(start, i);
+                    return switch (tok) {
+                        case "true" -> Boolean.TRUE;
+                        case "false" -> Boolean.FALSE;
+                        case "null" -> null;
+                        default -> Double.parseDouble(tok);
+                    };
+                }
+            }
+        }
+
+        private String string() {
+            expect('"');
+            StringBuilder sb = new StringBuilder();
+            while (s.charAt(i) != '"') {
+                char ch = s.charAt(i++);
+                if (ch == '\\') {
+                    char e = s.charAt(i++);
+                    switch (e) {
+                        case 'n' -> sb.append('\n');
+                        case 't' -> sb.append('\t');
+                        case 'r' -> sb.append('\r');
+                        case 'b' -> sb.append('\b');
+                        case 'f' -> sb.append('\f');
+                        case 'u' -> {
+                            sb.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
+                            i += 4;
+                        }
+                        default -> sb.append(e);
+                    }
+                } else {
+                    sb.append(ch);
+                }
+            }
+            i++;
+            return sb.toString();
+        }
+
+        private void expect(char ch) {
+            if (s.charAt(i) != ch) {
+                throw new IllegalArgumentException("JSON: expected '" + ch + "' at " + i + ", got '" + s.charAt(i) + "'");
+            }
+            i++;
+        }
+
+        private void ws() {
+            while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
+                i++;
+            }
+        }
+    }
+}

@@ -153,4 +153,85 @@ static inline double env_seconds(const char *name, double dflt) {
         free(buf_);                                                                               \
     } while (0)
 
+/* One argument of a benchmarked primitive: its DNNL_ARG_* and the value every float of its buffer holds. */
+typedef struct {
+    int arg;
+    float fill;
+} arg_fill;
+
+/* The short name of an argument, for the layouts a result line lists. */
+static inline const char *arg_name(int arg) {
+    switch (arg) {
+        case DNNL_ARG_SRC: return "src";
+        case DNNL_ARG_DST: return "dst";
+        case DNNL_ARG_WEIGHTS: return "weights";
+        case DNNL_ARG_BIAS: return "bias";
+        case DNNL_ARG_DIFF_SRC: return "diff_src";
+        case DNNL_ARG_DIFF_DST: return "diff_dst";
+        case DNNL_ARG_DIFF_WEIGHTS: return "diff_weights";
+        case DNNL_ARG_DIFF_BIAS: return "diff_bias";
+        case DNNL_ARG_MEAN: return "mean";
+        case DNNL_ARG_VARIANCE: return "variance";
+        case DNNL_ARG_SCALE: return "scale";
+        case DNNL_ARG_SHIFT: return "shift";
+        case DNNL_ARG_DIFF_SCALE: return "diff_scale";
+        case DNNL_ARG_DIFF_SHIFT: return "diff_shift";
+        case DNNL_ARG_WORKSPACE: return "workspace";
+        default: return "arg";
+    }
+}
+
+/* Creates the primitive of PD, gives every argument in AF a buffer in the layout PD chose for it (filled as
+ * listed), adds the workspace (when PD has one: max pooling in training) and the user scratchpad, as Stride's
+ * bind does, then times execute+wait with MEASURE_WINDOWS and prints "<NAME> median_us=... flops=<FLOPS>
+ * impl=<implementation> layouts=<arg>:<layout>,...". The caller keeps ownership of PD. */
+static inline void bench_primitive(const char *name, const_dnnl_primitive_desc_t pd, dnnl_engine_t eng,
+        dnnl_stream_t stream, const arg_fill *af, int naf, double flops) {
+    dnnl_primitive_t prim;
+    CHECK(dnnl_primitive_create(&prim, pd));
+    dnnl_exec_arg_t args[24];
+    int nargs = 0;
+    char layouts[1024] = "";
+    size_t lo = 0;
+    for (int i = 0; i < naf; i++) {
+        const_dnnl_memory_desc_t md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, af[i].arg);
+        if (!md || dnnl_memory_desc_get_size(md) == 0) {
+            fprintf(stderr, "%s: the primitive has no argument %s\n", name, arg_name(af[i].arg));
+            exit(2);
+        }
+        args[nargs].arg = af[i].arg;
+        args[nargs++].memory = alloc_memory(md, eng, af[i].fill);
+        char fmt[128];
+        lo += (size_t)snprintf(layouts + lo, sizeof layouts - lo, "%s%s:%s", i ? "," : "", arg_name(af[i].arg),
+                layout(md, fmt, sizeof fmt));
+    }
+    const_dnnl_memory_desc_t ws_md = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
+    if (ws_md && dnnl_memory_desc_get_size(ws_md) > 0) {
+        args[nargs].arg = DNNL_ARG_WORKSPACE;
+        args[nargs++].memory = alloc_memory(ws_md, eng, 0.0f);
+    }
+    const_dnnl_memory_desc_t sp_md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, DNNL_ARG_SCRATCHPAD);
+    if (sp_md && dnnl_memory_desc_get_size(sp_md) > 0) {
+        args[nargs].arg = DNNL_ARG_SCRATCHPAD;
+        args[nargs++].memory = alloc_memory(sp_md, eng, 0.0f);
+    }
+    MEASURE_WINDOWS(name,
+            { CHECK(dnnl_primitive_execute(prim, stream, nargs, args)); CHECK(dnnl_stream_wait(stream)); },
+            "flops=%.0f impl=%s layouts=%s", flops, impl_name(pd), layouts);
+    for (int i = 0; i < nargs; i++) free_memory(args[i].memory);
+    CHECK(dnnl_primitive_destroy(prim));
+}
+
+/* A memory descriptor with a format tag; the caller destroys it. */
+static inline dnnl_memory_desc_t md_tag(int nd, const dnnl_dim_t *dims, dnnl_format_tag_t tag) {
+    dnnl_memory_desc_t md;
+    CHECK(dnnl_memory_desc_create_with_tag(&md, nd, dims, dnnl_f32, tag));
+    return md;
+}
+
+/* argv[1] selects one case by name; no argument runs them all. */
+static inline int wants(int argc, char **argv, const char *c) {
+    return argc < 2 || strcmp(argv[1], c) == 0 || strcmp(argv[1], "all") == 0;
+}
+
 #endif

@@ -313,9 +313,9 @@ class BatchNormTest {
     static java.util.stream.Stream<Arguments> invalid() {
         Params d = Params.defaults();
         return java.util.stream.Stream.of(
-                Arguments.of(new long[] {8}, d, PropKind.TRAINING, "bn1: expected 2D or 3D or 4D or 5D input (got 1D: [8])"),
+                Arguments.of(new long[] {8}, d, PropKind.TRAINING, "bn1: expected 2D, 3D, 4D or 5D input (got 1D: [8])"),
                 Arguments.of(new long[] {1, 2, 3, 4, 5, 6}, d, PropKind.INFERENCE,
-                        "bn1: expected 2D or 3D or 4D or 5D input (got 6D: [1, 2, 3, 4, 5, 6])"),
+                        "bn1: expected 2D, 3D, 4D or 5D input (got 6D: [1, 2, 3, 4, 5, 6])"),
                 Arguments.of(new long[] {2, 0, 4, 4}, d, PropKind.TRAINING, "bn1: input dims [2, 0, 4, 4] must be positive"),
                 Arguments.of(new long[] {1, 3}, d, PropKind.TRAINING,
                         "bn1: expected more than 1 value per channel when training, got input [1, 3] (N = 1)"),

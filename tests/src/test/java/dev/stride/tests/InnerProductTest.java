@@ -169,8 +169,8 @@ class InnerProductTest {
 
     static java.util.stream.Stream<Arguments> invalid() {
         return java.util.stream.Stream.of(
-                Arguments.of(new long[] {10}, 4, "fc1: expected 2D or 3D or 4D or 5D input (got 1D: [10])"),
-                Arguments.of(new long[] {1, 2, 3, 4, 5, 6}, 4, "fc1: expected 2D or 3D or 4D or 5D input (got 6D: [1, 2, 3, 4, 5, 6])"),
+                Arguments.of(new long[] {10}, 4, "fc1: expected 2D, 3D, 4D or 5D input (got 1D: [10])"),
+                Arguments.of(new long[] {1, 2, 3, 4, 5, 6}, 4, "fc1: expected 2D, 3D, 4D or 5D input (got 6D: [1, 2, 3, 4, 5, 6])"),
                 Arguments.of(new long[] {2, 8}, 0, "fc1: output features OC must be >= 1, got 0"),
                 Arguments.of(new long[] {0, 8}, 4, "fc1: input dims [0, 8] must be positive"),
                 Arguments.of(new long[] {2, 3, -1, 4}, 4, "fc1: input dims [2, 3, -1, 4] must be positive"));

@@ -156,8 +156,8 @@ class LayerNormTest {
     static java.util.stream.Stream<Arguments> invalid() {
         Params d = Params.defaults();
         return java.util.stream.Stream.of(
-                Arguments.of(new long[] {256}, d, "ln1: expected 2D or 3D or 4D or 5D input (got 1D: [256])"),
-                Arguments.of(new long[] {1, 2, 3, 4, 5, 6}, d, "ln1: expected 2D or 3D or 4D or 5D input (got 6D: [1, 2, 3, 4, 5, 6])"),
+                Arguments.of(new long[] {256}, d, "ln1: expected 2D, 3D, 4D or 5D input (got 1D: [256])"),
+                Arguments.of(new long[] {1, 2, 3, 4, 5, 6}, d, "ln1: expected 2D, 3D, 4D or 5D input (got 6D: [1, 2, 3, 4, 5, 6])"),
                 Arguments.of(new long[] {4, 0}, d, "ln1: input dims [4, 0] must be positive"),
                 Arguments.of(new long[] {6272, 256}, d.epsilon(0), "ln1: eps must be a finite number > 0, got 0.0"),
                 Arguments.of(new long[] {6272, 256}, d.epsilon(-1), "ln1: eps must be a finite number > 0, got -1.0"),

@@ -92,7 +92,7 @@ public final class Shapes {
         }
         StringBuilder want = new StringBuilder();
         for (int i = 0; i < ranks.length; i++) {
-            want.append(i == 0 ? "" : " or ").append(ranks[i]).append("D");
+            want.append(i == 0 ? "" : i == ranks.length - 1 ? " or " : ", ").append(ranks[i]).append("D");
         }
         throw new IllegalArgumentException(where + ": expected " + want + " input (got " + dims.length + "D: "
                 + java.util.Arrays.toString(dims) + ")");

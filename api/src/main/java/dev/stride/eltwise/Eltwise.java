@@ -16,19 +16,70 @@ import dev.stride.core.Tensor;
 
 /**
  * Element-wise functions {@code dst = f(src; alpha, beta)} (ReLU, tanh, sigmoid, ...), oneDNN's eltwise
- * primitive. The destination has the source's layout.
+ * primitive, and their derivatives {@code diff_src = diff_dst * f'(x)}.
+ *
+ * <p>The algorithms, with the role of {@code alpha} and {@code beta} (unused ones are ignored):
+ * <ul>
+ *   <li>{@code RELU}: {@code x > 0 ? x : alpha*x} (leaky ReLU with {@code alpha} the negative slope; 0 = ReLU)
+ *   <li>{@code ELU}: {@code x > 0 ? x : alpha*(e^x - 1)}
+ *   <li>{@code GELU_TANH}: {@code 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))}; {@code GELU_ERF}:
+ *       {@code 0.5x(1 + erf(x/sqrt 2))}
+ *   <li>{@code LOGISTIC}: {@code 1/(1 + e^-x)}; {@code TANH}; {@code SWISH}: {@code x * sigmoid(alpha*x)}
+ *   <li>{@code SQUARE}: {@code x^2}; {@code SQRT}: {@code sqrt(x)}; {@code ABS}: {@code |x|}
+ *   <li>{@code LINEAR}: {@code alpha*x + beta}; {@code CLIP}: {@code min(beta, max(alpha, x))}
+ * </ul>
+ * The {@code *_USE_DST} variants compute the same forward but take their derivative from {@code dst} instead
+ * of {@code src}, so a network may drop the source (or run the forward in place): {@code relu'} from
+ * {@code dst > 0}, {@code tanh' = 1 - dst^2}, {@code sigmoid' = dst(1 - dst)}, {@code elu' = dst + alpha}
+ * for negative inputs, {@code sqrt' = 1/(2 dst)}.
+ *
+ * <p><b>Shape</b>: any; dst and the gradients have the source's dims and layout.
  */
 public final class Eltwise {
     private Eltwise() {}
 
+    /** Whether {@code alg}'s backward pass reads {@code dst} (the {@code *_USE_DST} variants) instead of {@code src}. */
+    public static boolean usesDstForBackward(Algorithm.Eltwise alg) {
+        return switch (alg) {
+            case RELU_USE_DST, TANH_USE_DST, ELU_USE_DST, SQRT_USE_DST, LOGISTIC_USE_DST, EXP_USE_DST -> true;
+            default -> false;
+        };
+    }
+
+    /** Rejects parameters oneDNN would refuse or that make no sense, before any native call. */
+    static void validate(String name, Algorithm.Eltwise alg, float alpha, float beta) {
+        if (!Float.isFinite(alpha) || !Float.isFinite(beta)) {
+            throw new IllegalArgumentException(name + ": eltwise " + alg.label() + " needs finite alpha and beta, got alpha="
+                    + alpha + ", beta=" + beta);
+        }
+        if ((alg == Algorithm.Eltwise.CLIP || alg == Algorithm.Eltwise.CLIP_V2) && alpha > beta) {
+            throw new IllegalArgumentException(name + ": " + alg.label() + " = min(beta, max(alpha, x)) needs alpha <= beta, got alpha="
+                    + alpha + " > beta=" + beta);
+        }
+        // Recovering the derivative from dst needs a monotone map with dst and src of the same sign.
+        if ((alg == Algorithm.Eltwise.RELU_USE_DST || alg == Algorithm.Eltwise.ELU_USE_DST) && alpha < 0) {
+            throw new IllegalArgumentException(name + ": " + alg.label() + " takes its derivative from dst, which needs alpha >= 0, got alpha="
+                    + alpha);
+        }
+    }
+
     /** The forward primitive for one source layout. */
     public static final class Forward extends NativeResource {
         private final String name;
+        private final Algorithm.Eltwise alg;
+        private final float alpha;
+        private final float beta;
+        private final PropKind mode;
         private final Primitive primitive;
 
-        private Forward(Scope scope, String name, Primitive primitive) {
+        private Forward(Scope scope, String name, Algorithm.Eltwise alg, float alpha, float beta, PropKind mode,
+                Primitive primitive) {
             super(scope);
             this.name = name;
+            this.alg = alg;
+            this.alpha = alpha;
+            this.beta = beta;
+            this.mode = mode;
             this.primitive = primitive;
             register();
         }
@@ -42,6 +93,7 @@ public final class Eltwise {
             if (src.isAny()) {
                 throw new IllegalArgumentException(name + ": eltwise needs a concrete source layout, not 'any'");
             }
+            validate(name, alg, alpha, beta);
             Engine e = Engine.cpu();
             try (Scope tmp = Scope.open(name + ".create")) {
                 PrimitiveAttr attr = PrimitiveAttr.create(tmp);
@@ -49,8 +101,24 @@ public final class Eltwise {
                 Primitive p = Primitive.create(scope, name + " (eltwise " + alg.label() + ")",
                         out -> dnnl_h.dnnl_eltwise_forward_primitive_desc_create(out, e.handle(), prop, alg.value(),
                                 src.handle(), src.handle(), alpha, beta, attr.handle()));
-                return new Forward(scope, name, p);
+                return new Forward(scope, name, alg, alpha, beta, mode, p);
             }
+        }
+
+        public Algorithm.Eltwise algorithm() {
+            return alg;
+        }
+
+        public float alpha() {
+            return alpha;
+        }
+
+        public float beta() {
+            return beta;
+        }
+
+        public PropKind mode() {
+            return mode;
         }
 
         public MemoryDesc srcDesc() {
@@ -76,7 +144,99 @@ public final class Eltwise {
 
         @Override
         public String describe() {
-            return "Eltwise.Forward " + name;
+            return "Eltwise.Forward " + name + " (" + alg.label() + ")";
+        }
+
+        @Override
+        public long nativeBytes() {
+            return 0;
+        }
+
+        @Override
+        protected void release() {
+            primitive.close();
+        }
+    }
+
+    /**
+     * The backward pass {@code diff_src = diff_dst * f'(x)}, with {@code x} read from {@code src}, or from
+     * {@code dst} for the {@code *_USE_DST} algorithms (see {@link #usesDstForBackward}).
+     */
+    public static final class Backward extends NativeResource {
+        private final String name;
+        private final Forward forward;
+        private final Primitive primitive;
+
+        private Backward(Scope scope, String name, Forward forward, Primitive primitive) {
+            super(scope);
+            this.name = name;
+            this.forward = forward;
+            this.primitive = primitive;
+            register();
+        }
+
+        /**
+         * Creates the backward pass of {@code forward} (a {@code TRAINING} forward), with its algorithm,
+         * {@code alpha} and {@code beta}; gradients take the forward's layout.
+         */
+        public static Backward create(Scope scope, String name, Forward forward) {
+            if (forward.mode() != PropKind.TRAINING) {
+                throw new IllegalArgumentException(name + ": a backward pass needs a forward created for TRAINING, '"
+                        + forward.name + "' was created for " + forward.mode());
+            }
+            Algorithm.Eltwise alg = forward.algorithm();
+            MemoryDesc data = usesDstForBackward(alg) ? forward.dstDesc() : forward.srcDesc();
+            float alpha = forward.alpha();
+            float beta = forward.beta();
+            Engine e = Engine.cpu();
+            try (Scope tmp = Scope.open(name + ".create")) {
+                PrimitiveAttr attr = PrimitiveAttr.create(tmp);
+                Primitive p = Primitive.create(scope, name + " (eltwise " + alg.label() + " backward)",
+                        out -> dnnl_h.dnnl_eltwise_backward_primitive_desc_create(out, e.handle(), alg.value(),
+                                data.handle(), data.handle(), data.handle(), alpha, beta,
+                                forward.primitive().descHandle(), attr.handle()));
+                return new Backward(scope, name, forward, p);
+            }
+        }
+
+        /** True when {@link #bind} wants the forward's {@code dst} as {@code data}, false for its {@code src}. */
+        public boolean usesDst() {
+            return usesDstForBackward(forward.algorithm());
+        }
+
+        /** The layout of the tensor the derivative is computed from ({@code src} or {@code dst}). */
+        public MemoryDesc dataDesc() {
+            return primitive.requireArgDesc(usesDst() ? Arg.DST : Arg.SRC);
+        }
+
+        public MemoryDesc diffDstDesc() {
+            return primitive.requireArgDesc(Arg.DIFF_DST);
+        }
+
+        public MemoryDesc diffSrcDesc() {
+            return primitive.requireArgDesc(Arg.DIFF_SRC);
+        }
+
+        public Primitive primitive() {
+            return primitive;
+        }
+
+        /**
+         * Binds the tensors once: {@code data} is the forward's {@code src}, or its {@code dst} when
+         * {@link #usesDst()}; {@code diffSrc} may be {@code diffDst} itself (in place).
+         */
+        public ExecArgs bind(Scope scope, Tensor data, Tensor diffDst, Tensor diffSrc) {
+            return primitive.args().add(usesDst() ? Arg.DST : Arg.SRC, data).add(Arg.DIFF_DST, diffDst)
+                    .add(Arg.DIFF_SRC, diffSrc).build(scope);
+        }
+
+        public void execute(Stream stream, ExecArgs args) {
+            primitive.execute(stream, args);
+        }
+
+        @Override
+        public String describe() {
+            return "Eltwise.Backward " + name + " (" + forward.algorithm().label() + ")";
         }
 
         @Override

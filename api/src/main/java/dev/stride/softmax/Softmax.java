@@ -1,0 +1,231 @@
+package dev.stride.softmax;
+
+import dev.stride.bindings.dnnl.dnnl_h;
+import dev.stride.core.Arg;
+import dev.stride.core.Engine;
+import dev.stride.core.ExecArgs;
+import dev.stride.core.MemoryDesc;
+import dev.stride.core.NativeResource;
+import dev.stride.core.Primitive;
+import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PropKind;
+import dev.stride.core.Scope;
+import dev.stride.core.Stream;
+import dev.stride.core.Tensor;
+import java.util.Arrays;
+import java.util.function.IntSupplier;
+
+/**
+ * Softmax and log-softmax along one axis, oneDNN's softmax primitive.
+ *
+ * <p>{@code ACCURATE}: {@code dst_i = exp(src_i - max_j src_j) / sum_j exp(src_j - max_j src_j)};
+ * {@code LOG}: {@code dst_i = src_i - max_j src_j - log(sum_j exp(src_j - max_j src_j))}, the log of the same
+ * without ever forming the (possibly underflowing) probabilities. Sums run over the {@code axis} dimension.
+ * Backward: {@code diff_src_i = dst_i (diff_dst_i - sum_j diff_dst_j dst_j)} for softmax,
+ * {@code diff_src_i = diff_dst_i - exp(dst_i) sum_j diff_dst_j} for log-softmax.
+ *
+ * <p><b>Shape</b>: any rank; {@code axis} in {@code [-rank, rank)}, negative counting from the end as in
+ * PyTorch; dst and the gradients have the source's dims and layout.
+ */
+public final class Softmax {
+    private Softmax() {}
+
+    /** Which function: probabilities or their logarithm. */
+    public enum Algorithm {
+        ACCURATE("softmax", dnnl_h::dnnl_softmax_accurate),
+        LOG("log-softmax", dnnl_h::dnnl_softmax_log);
+
+        private final String label;
+        // Read lazily: the bindings class must not load before the native library has been located.
+        private final IntSupplier value;
+
+        Algorithm(String label, IntSupplier value) {
+            this.label = label;
+            this.value = value;
+        }
+
+        public String label() {
+            return label;
+        }
+
+        /** The {@code dnnl_alg_kind_t} value. */
+        public int value() {
+            return value.getAsInt();
+        }
+    }
+
+    /**
+     * The axis in oneDNN's convention ({@code 0..rank-1}) for PyTorch's {@code dim} (negative counts from the
+     * end), or an {@link IllegalArgumentException} naming the layer and the dims.
+     */
+    public static int normalizeAxis(String name, long[] dims, int axis) {
+        int rank = dims.length;
+        if (axis < -rank || axis >= rank) {
+            throw new IllegalArgumentException(name + ": axis " + axis + " is out of range for a " + rank + "D input "
+                    + Arrays.toString(dims) + " (expected " + -rank + ".." + (rank - 1) + ")");
+        }
+        return axis < 0 ? axis + rank : axis;
+    }
+
+    /** The forward primitive for one source layout and axis. */
+    public static final class Forward extends NativeResource {
+        private final String name;
+        private final Algorithm alg;
+        private final int axis;
+        private final PropKind mode;
+        private final Primitive primitive;
+
+        private Forward(Scope scope, String name, Algorithm alg, int axis, PropKind mode, Primitive primitive) {
+            super(scope);
+            this.name = name;
+            this.alg = alg;
+            this.axis = axis;
+            this.mode = mode;
+            this.primitive = primitive;
+            register();
+        }
+
+        /**
+         * Creates softmax or log-softmax over {@code axis} of sources laid out as {@code src} (a concrete
+         * layout: a network keeps the one its previous layer chose); dst takes the same layout.
+         */
+        public static Forward create(Scope scope, String name, MemoryDesc src, Algorithm alg, int axis, PropKind mode) {
+            if (src.isAny()) {
+                throw new IllegalArgumentException(name + ": " + alg.label() + " needs a concrete source layout, not 'any'");
+            }
+            int ax = normalizeAxis(name, src.dims(), axis);
+            Engine e = Engine.cpu();
+            try (Scope tmp = Scope.open(name + ".create")) {
+                PrimitiveAttr attr = PrimitiveAttr.create(tmp);
+                int prop = mode.value();
+                Primitive p = Primitive.create(scope, name + " (" + alg.label() + " axis " + ax + ")",
+                        out -> dnnl_h.dnnl_softmax_forward_primitive_desc_create(out, e.handle(), prop, alg.value(),
+                                src.handle(), src.handle(), ax, attr.handle()));
+                return new Forward(scope, name, alg, ax, mode, p);
+            }
+        }
+
+        public Algorithm algorithm() {
+            return alg;
+        }
+
+        /** The axis, normalised to {@code 0..rank-1}. */
+        public int axis() {
+            return axis;
+        }
+
+        public PropKind mode() {
+            return mode;
+        }
+
+        public MemoryDesc srcDesc() {
+            return primitive.requireArgDesc(Arg.SRC);
+        }
+
+        public MemoryDesc dstDesc() {
+            return primitive.requireArgDesc(Arg.DST);
+        }
+
+        public Primitive primitive() {
+            return primitive;
+        }
+
+        /** Binds source and destination (the same tensor for in-place) once for repeated execution. */
+        public ExecArgs bind(Scope scope, Tensor src, Tensor dst) {
+            return primitive.args().add(Arg.SRC, src).add(Arg.DST, dst).build(scope);
+        }
+
+        public void execute(Stream stream, ExecArgs args) {
+            primitive.execute(stream, args);
+        }
+
+        @Override
+        public String describe() {
+            return "Softmax.Forward " + name + " (" + alg.label() + ", axis " + axis + ")";
+        }
+
+        @Override
+        public long nativeBytes() {
+            return 0;
+        }
+
+        @Override
+        protected void release() {
+            primitive.close();
+        }
+    }
+
+    /** The backward pass; it reads the forward's {@code dst} (probabilities or log-probabilities), not its source. */
+    public static final class Backward extends NativeResource {
+        private final String name;
+        private final Forward forward;
+        private final Primitive primitive;
+
+        private Backward(Scope scope, String name, Forward forward, Primitive primitive) {
+            super(scope);
+            this.name = name;
+            this.forward = forward;
+            this.primitive = primitive;
+            register();
+        }
+
+        /** Creates the backward pass of {@code forward} (a {@code TRAINING} forward); gradients take its layout. */
+        public static Backward create(Scope scope, String name, Forward forward) {
+            if (forward.mode() != PropKind.TRAINING) {
+                throw new IllegalArgumentException(name + ": a backward pass needs a forward created for TRAINING, '"
+                        + forward.name + "' was created for " + forward.mode());
+            }
+            MemoryDesc dst = forward.dstDesc();
+            int alg = forward.algorithm().value();
+            int axis = forward.axis();
+            Engine e = Engine.cpu();
+            try (Scope tmp = Scope.open(name + ".create")) {
+                PrimitiveAttr attr = PrimitiveAttr.create(tmp);
+                Primitive p = Primitive.create(scope, name + " (" + forward.algorithm().label() + " backward axis " + axis + ")",
+                        out -> dnnl_h.dnnl_softmax_backward_primitive_desc_create(out, e.handle(), alg, dst.handle(),
+                                dst.handle(), dst.handle(), axis, forward.primitive().descHandle(), attr.handle()));
+                return new Backward(scope, name, forward, p);
+            }
+        }
+
+        public MemoryDesc dstDesc() {
+            return primitive.requireArgDesc(Arg.DST);
+        }
+
+        public MemoryDesc diffDstDesc() {
+            return primitive.requireArgDesc(Arg.DIFF_DST);
+        }
+
+        public MemoryDesc diffSrcDesc() {
+            return primitive.requireArgDesc(Arg.DIFF_SRC);
+        }
+
+        public Primitive primitive() {
+            return primitive;
+        }
+
+        /** Binds the forward's {@code dst}, the upstream gradient and the output gradient once. */
+        public ExecArgs bind(Scope scope, Tensor dst, Tensor diffDst, Tensor diffSrc) {
+            return primitive.args().add(Arg.DST, dst).add(Arg.DIFF_DST, diffDst).add(Arg.DIFF_SRC, diffSrc).build(scope);
+        }
+
+        public void execute(Stream stream, ExecArgs args) {
+            primitive.execute(stream, args);
+        }
+
+        @Override
+        public String describe() {
+            return "Softmax.Backward " + name + " (" + forward.algorithm().label() + ", axis " + forward.axis() + ")";
+        }
+
+        @Override
+        public long nativeBytes() {
+            return 0;
+        }
+
+        @Override
+        protected void release() {
+            primitive.close();
+        }
+    }
+}

@@ -1,8 +1,9 @@
 /* C twins of NormFamilyBench: batch normalization (32x64x56x56 f32, nhwc: the network's concrete layout) and
- * layer normalization ((6272, 256) f32, plain ab, statistics over the last dim), both with scale and shift,
- * epsilon 1e-5, forward_training (computes and writes mean and variance), backward with prop kind
- * dnnl_backward (diff_src, diff_scale, diff_shift) and the forward as hint, dst and diff layouts as the src's,
- * user scratchpad. Fills: src 0.5, scale 1, shift 0, mean 0.5, variance 1, diff_dst 0.1.
+ * layer normalization ((6272, 256) f32, plain ab, statistics over the last dim in a plain (6272) descriptor,
+ * as LayerNorm passes it), both with scale and shift, epsilon 1e-5, forward_training (computes and writes mean
+ * and variance), backward with prop kind dnnl_backward (diff_src, diff_scale, diff_shift) and the forward as
+ * hint, dst and diff layouts as the src's, user scratchpad, as Stride's BatchNorm and LayerNorm do.
+ * Fills: src 0.5, scale 1, shift 0, mean 0.5, variance 1, diff_dst 0.1.
  *
  * Usage: norm_family [case]; cases: bn_fwd bn_bwd ln_fwd ln_bwd (none: all). */
 #include "bench_common.h"
@@ -39,16 +40,16 @@ static void run_bn(int backward, dnnl_engine_t eng, dnnl_stream_t stream) {
 }
 
 static void run_ln(int backward, dnnl_engine_t eng, dnnl_stream_t stream) {
-    const dnnl_dims_t dims = {6272, 256};
+    const dnnl_dims_t dims = {6272, 256}, stat_dims = {6272};
     dnnl_memory_desc_t src = md_tag(2, dims, dnnl_ab);
+    dnnl_memory_desc_t stat = md_tag(1, stat_dims, dnnl_a); /* plain, as LayerNorm passes it */
     dnnl_primitive_attr_t attr = user_scratchpad_attr();
     dnnl_primitive_desc_t fwd;
-    /* stat_desc NULL: oneDNN derives the (6272) statistics layout from src. */
-    CHECK(dnnl_layer_normalization_forward_primitive_desc_create(&fwd, eng, dnnl_forward_training, src, src, NULL,
+    CHECK(dnnl_layer_normalization_forward_primitive_desc_create(&fwd, eng, dnnl_forward_training, src, src, stat,
             EPS, FLAGS, attr));
     if (backward) {
         dnnl_primitive_desc_t pd;
-        CHECK(dnnl_layer_normalization_backward_primitive_desc_create(&pd, eng, dnnl_backward, src, src, src, NULL,
+        CHECK(dnnl_layer_normalization_backward_primitive_desc_create(&pd, eng, dnnl_backward, src, src, src, stat,
                 EPS, FLAGS, fwd, attr));
         const arg_fill af[] = {{DNNL_ARG_SRC, 0.5f}, {DNNL_ARG_MEAN, 0.5f}, {DNNL_ARG_VARIANCE, 1.0f},
                 {DNNL_ARG_DIFF_DST, 0.1f}, {DNNL_ARG_SCALE, 1.0f}, {DNNL_ARG_DIFF_SRC, 0.0f},
@@ -62,6 +63,7 @@ static void run_ln(int backward, dnnl_engine_t eng, dnnl_stream_t stream) {
     }
     CHECK(dnnl_primitive_desc_destroy(fwd));
     CHECK(dnnl_primitive_attr_destroy(attr));
+    CHECK(dnnl_memory_desc_destroy(stat));
     CHECK(dnnl_memory_desc_destroy(src));
 }
 

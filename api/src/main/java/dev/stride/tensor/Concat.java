@@ -84,11 +84,23 @@ public final class Concat {
          * destination layout. Dims are checked before any native call.
          */
         public static Forward create(Scope scope, String name, int axis, MemoryDesc... srcs) {
+            return createInto(scope, name, axis, null, srcs);
+        }
+
+        /**
+         * Like {@link #create(Scope, String, int, MemoryDesc...)} but writing into the layout {@code dst}
+         * (e.g. a dense block's preallocated buffer); a null {@code dst} lets oneDNN choose.
+         */
+        public static Forward createInto(Scope scope, String name, int axis, MemoryDesc dst, MemoryDesc... srcs) {
             long[][] dims = new long[srcs.length][];
             for (int i = 0; i < srcs.length; i++) {
                 dims[i] = srcs[i].dims();
             }
-            long[] dst = outputDims(name, axis, dims);
+            long[] outDims = outputDims(name, axis, dims);
+            if (dst != null && !Arrays.equals(dst.dims(), outDims)) {
+                throw new IllegalArgumentException(name + ": concat along axis " + axis + " gives "
+                        + Arrays.toString(outDims) + ", but dst is " + Arrays.toString(dst.dims()));
+            }
             for (int i = 0; i < srcs.length; i++) {
                 if (srcs[i].isAny()) {
                     throw new IllegalArgumentException(name + ": concat needs concrete source layouts; source " + i + " is 'any'");
@@ -97,7 +109,7 @@ public final class Concat {
             Engine e = Engine.cpu();
             try (Scope tmp = Scope.open(name + ".create"); Arena a = Arena.ofConfined()) {
                 PrimitiveAttr attr = PrimitiveAttr.create(tmp);
-                MemoryDesc dstDesc = MemoryDesc.any(tmp, dst);
+                MemoryDesc dstDesc = dst != null ? dst : MemoryDesc.any(tmp, outDims);
                 MemorySegment mds = a.allocate(ValueLayout.ADDRESS, srcs.length);
                 for (int i = 0; i < srcs.length; i++) {
                     mds.setAtIndex(ValueLayout.ADDRESS, i, srcs[i].handle());

@@ -160,6 +160,42 @@ class BinaryTest {
         }
     }
 
+    @Test
+    void mulGradientOnABlockedActivation() {
+        // Squeeze-excitation style scaling x * s[1, C, 1, 1] with x in the layout a conv chose.
+        long[] dims = {2, 32, 4, 3};
+        long[] ch = {1, 32, 1, 1};
+        SplittableRandom r = new SplittableRandom(12);
+        float[] x = Check.random(r, count(dims));
+        float[] c = Check.random(r, 32);
+        float[] dy = Check.random(r, count(dims));
+        try (Scope scope = Scope.leakChecked("blocked-bwd"); Stream s = Stream.create(scope);
+                Convolution.Forward conv = Convolution.Forward.create(scope, "conv", dims,
+                        Convolution.Params.of(32, 1))) {
+            MemoryDesc blocked = conv.dstDesc();
+            Binary.Forward f = Binary.Forward.create(scope, "scale", Alg.MUL, blocked, MemoryDesc.plain(scope, ch), null);
+            Binary.Backward bwd = Binary.Backward.create(scope, "scale.bwd", f);
+            assertEquals(blocked.layout(), bwd.diffSrc0Desc().layout());
+            Tensor tx = Tensor.allocate(scope, "x", blocked);
+            tx.copyFrom(x);
+            Tensor tdy = Tensor.allocate(scope, "dy", bwd.diffDstDesc());
+            tdy.copyFrom(dy);
+            Tensor dx = Tensor.allocate(scope, "dx", bwd.diffSrc0Desc());
+            Tensor dc = Tensor.allocate(scope, "dc", bwd.diffSrc1Desc());
+            bwd.execute(s, bwd.bind(scope, tx, Tensor.of(scope, "c", c, ch), tdy, dx, dc));
+            s.await();
+            float[] wantDx = new float[x.length];
+            float[] wantDc = new float[32];
+            for (int i = 0; i < x.length; i++) {
+                int k = (i / 12) % 32;
+                wantDx[i] = dy[i] * c[k];
+                wantDc[k] += dy[i] * x[i];
+            }
+            Check.close("dx", dims, wantDx, dx.toFloatArray(), 1e-6, 1e-6);
+            Check.close("dc", ch, wantDc, dc.toFloatArray(), 1e-5, 1e-5);
+        }
+    }
+
     static java.util.stream.Stream<Arguments> invalid() {
         return java.util.stream.Stream.of(
                 Arguments.of(Alg.ADD, new long[] {2, 3, 4}, new long[] {2, 5, 4},

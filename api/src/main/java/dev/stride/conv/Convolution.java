@@ -454,7 +454,10 @@ public final class Convolution {
             return argDesc(Arg.DIFF_SRC);
         }
 
-        /** Binds tensors in this primitive's layouts once, for repeated {@link #execute}. */
+        /**
+         * Binds tensors in this primitive's layouts once, for repeated {@link #execute}, which overwrites
+         * {@code diff_src} (no accumulation) and does not wait.
+         */
         public ExecArgs bind(Scope scope, Tensor diffDst, Tensor weights, Tensor diffSrc) {
             return primitive.args().add(Arg.DIFF_DST, diffDst).add(Arg.WEIGHTS, weights).add(Arg.DIFF_SRC, diffSrc)
                     .build(scope);
@@ -555,8 +558,9 @@ public final class Convolution {
         }
 
         /**
-         * Binds tensors in this primitive's layouts once, for repeated {@link #execute}; {@code diffBias} is
-         * required exactly when the forward has a bias.
+         * Binds tensors in this primitive's layouts once, for repeated {@link #execute} (which overwrites the
+         * gradients, no accumulation across calls, and does not wait); {@code diffBias} is required exactly when
+         * the forward has a bias.
          */
         public ExecArgs bind(Scope scope, Tensor src, Tensor diffDst, Tensor diffWeights, Tensor diffBias) {
             requireBias(diffBias);

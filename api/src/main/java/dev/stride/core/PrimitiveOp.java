@@ -16,7 +16,11 @@ public abstract class PrimitiveOp extends NativeResource {
     protected final String name;
     protected final Primitive primitive;
 
-    /** Takes ownership of {@code primitive} and registers with {@code scope}: call it last. */
+    /**
+     * Takes ownership of {@code primitive} and registers with {@code scope}: call it last, after the subclass's
+     * own fields are assigned (which is why registering here does not let a half-built object escape).
+     */
+    @SuppressWarnings("this-escape")
     protected PrimitiveOp(Scope scope, String name, Primitive primitive) {
         super(scope);
         this.name = name;

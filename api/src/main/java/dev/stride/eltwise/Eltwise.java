@@ -11,7 +11,6 @@ import dev.stride.core.PrimitiveAttr;
 import dev.stride.core.PrimitiveOp;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
-import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 
 /**

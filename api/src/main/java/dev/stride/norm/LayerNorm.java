@@ -12,7 +12,6 @@ import dev.stride.core.PrimitiveOp;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Shapes;
-import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;

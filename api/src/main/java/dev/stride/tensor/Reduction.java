@@ -10,7 +10,6 @@ import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
 import dev.stride.core.PrimitiveOp;
 import dev.stride.core.Scope;
-import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import java.util.Arrays;
 import java.util.function.IntSupplier;

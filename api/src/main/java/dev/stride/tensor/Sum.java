@@ -9,7 +9,6 @@ import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
 import dev.stride.core.PrimitiveOp;
 import dev.stride.core.Scope;
-import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

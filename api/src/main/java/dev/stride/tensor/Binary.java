@@ -10,6 +10,7 @@ import dev.stride.core.NativeResource;
 import dev.stride.core.PostOps;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PrimitiveOp;
 import dev.stride.core.PropKind;
 import dev.stride.core.Reorder;
 import dev.stride.core.Scope;
@@ -106,21 +107,16 @@ public final class Binary {
     }
 
     /** The forward primitive for given operand layouts. */
-    public static final class Forward extends NativeResource {
-        private final String name;
+    public static final class Forward extends PrimitiveOp {
         private final Alg alg;
         private final long[] src0Dims;
         private final long[] src1Dims;
-        private final Primitive primitive;
 
         private Forward(Scope scope, String name, Alg alg, long[] src0Dims, long[] src1Dims, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.alg = alg;
             this.src0Dims = src0Dims;
             this.src1Dims = src1Dims;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -162,38 +158,26 @@ public final class Binary {
             return alg;
         }
 
-        public String name() {
-            return name;
-        }
-
         /** Dims where src1 is broadcast. */
         public int[] broadcastAxes() {
             return Binary.broadcastAxes(src0Dims, src1Dims);
         }
 
         public MemoryDesc src0Desc() {
-            return primitive.requireArgDesc(Arg.SRC);
+            return argDesc(Arg.SRC);
         }
 
         public MemoryDesc src1Desc() {
-            return primitive.requireArgDesc(Arg.SRC_1);
+            return argDesc(Arg.SRC_1);
         }
 
         public MemoryDesc dstDesc() {
-            return primitive.requireArgDesc(Arg.DST);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DST);
         }
 
         /** Binds the operands once; {@code dst} may be {@code src0} itself (in place). */
         public ExecArgs bind(Scope scope, Tensor src0, Tensor src1, Tensor dst) {
             return primitive.args().add(Arg.SRC, src0).add(Arg.SRC_1, src1).add(Arg.DST, dst).build(scope);
-        }
-
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
         }
 
         /** One-off convenience: binds, runs and waits (allocates the argument array). */
@@ -208,16 +192,6 @@ public final class Binary {
         public String describe() {
             return "Binary.Forward " + name + " " + alg.label() + " " + Arrays.toString(src0Dims) + " with "
                     + Arrays.toString(src1Dims);
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 

@@ -8,6 +8,7 @@ import dev.stride.core.MemoryDesc;
 import dev.stride.core.NativeResource;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PrimitiveOp;
 import dev.stride.core.Reorder;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
@@ -64,19 +65,14 @@ public final class Concat {
     }
 
     /** The forward primitive for given source layouts. */
-    public static final class Forward extends NativeResource {
-        private final String name;
+    public static final class Forward extends PrimitiveOp {
         private final int axis;
         private final long[][] srcDims;
-        private final Primitive primitive;
 
         private Forward(Scope scope, String name, int axis, long[][] srcDims, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.axis = axis;
             this.srcDims = srcDims;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -157,15 +153,11 @@ public final class Concat {
 
         public MemoryDesc srcDesc(int i) {
             Objects.checkIndex(i, srcDims.length);
-            return primitive.requireArgDesc(Arg.MULTIPLE_SRC + i);
+            return argDesc(Arg.MULTIPLE_SRC + i);
         }
 
         public MemoryDesc dstDesc() {
-            return primitive.requireArgDesc(Arg.DST);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DST);
         }
 
         /** Binds the destination and the sources (in order) once. */
@@ -181,23 +173,9 @@ public final class Concat {
             return b.add(Arg.DST, dst).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         @Override
         public String describe() {
             return "Concat.Forward " + name + " of " + srcDims.length + " along axis " + axis;
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 

@@ -5,10 +5,10 @@ import dev.stride.core.Arg;
 import dev.stride.core.Engine;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
-import dev.stride.core.NativeResource;
 import dev.stride.core.PostOps;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PrimitiveOp;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
@@ -145,24 +145,19 @@ public final class MatMul {
     }
 
     /** The primitive for given layouts. */
-    public static final class Forward extends NativeResource {
-        private final String name;
+    public static final class Forward extends PrimitiveOp {
         private final long[] srcDims;
         private final long[] weightsDims;
         private final long[] dstDims;
         private final boolean hasBias;
-        private final Primitive primitive;
 
         private Forward(Scope scope, String name, long[] srcDims, long[] weightsDims, long[] dstDims, boolean hasBias,
                 Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.srcDims = srcDims;
             this.weightsDims = weightsDims;
             this.dstDims = dstDims;
             this.hasBias = hasBias;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -209,24 +204,20 @@ public final class MatMul {
         }
 
         public MemoryDesc srcDesc() {
-            return primitive.requireArgDesc(Arg.SRC);
+            return argDesc(Arg.SRC);
         }
 
         public MemoryDesc weightsDesc() {
-            return primitive.requireArgDesc(Arg.WEIGHTS);
+            return argDesc(Arg.WEIGHTS);
         }
 
         /** The bias layout, or null without bias. */
         public MemoryDesc biasDesc() {
-            return hasBias ? primitive.requireArgDesc(Arg.BIAS) : null;
+            return hasBias ? argDesc(Arg.BIAS) : null;
         }
 
         public MemoryDesc dstDesc() {
-            return primitive.requireArgDesc(Arg.DST);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DST);
         }
 
         /** Multiply-adds times two. */
@@ -244,10 +235,6 @@ public final class MatMul {
                     .add(Arg.DST, dst).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         /** One-off convenience: binds, runs and waits (allocates the argument array). */
         public void executeOnce(Stream stream, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
             try (Scope tmp = Scope.open(name + ".once")) {
@@ -260,16 +247,6 @@ public final class MatMul {
         public String describe() {
             return "MatMul.Forward " + name + " " + Arrays.toString(srcDims) + " x " + Arrays.toString(weightsDims)
                     + (hasBias ? " + bias" : "");
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 }

@@ -5,12 +5,11 @@ import dev.stride.core.Arg;
 import dev.stride.core.Engine;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
-import dev.stride.core.NativeResource;
 import dev.stride.core.PostOps;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PrimitiveOp;
 import dev.stride.core.Scope;
-import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import java.util.Arrays;
 import java.util.function.IntSupplier;
@@ -82,19 +81,14 @@ public final class Reduction {
     }
 
     /** The forward primitive for one source layout. */
-    public static final class Forward extends NativeResource {
-        private final String name;
+    public static final class Forward extends PrimitiveOp {
         private final Alg alg;
         private final int[] reduced;
-        private final Primitive primitive;
 
         private Forward(Scope scope, String name, Alg alg, int[] reduced, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.alg = alg;
             this.reduced = reduced;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -137,38 +131,20 @@ public final class Reduction {
         }
 
         public MemoryDesc srcDesc() {
-            return primitive.requireArgDesc(Arg.SRC);
+            return argDesc(Arg.SRC);
         }
 
         public MemoryDesc dstDesc() {
-            return primitive.requireArgDesc(Arg.DST);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DST);
         }
 
         public ExecArgs bind(Scope scope, Tensor src, Tensor dst) {
             return primitive.args().add(Arg.SRC, src).add(Arg.DST, dst).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         @Override
         public String describe() {
             return "Reduction.Forward " + name + " " + alg.label() + " over dims " + Arrays.toString(reduced);
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 }

@@ -5,11 +5,10 @@ import dev.stride.core.Arg;
 import dev.stride.core.Engine;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
-import dev.stride.core.NativeResource;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PrimitiveOp;
 import dev.stride.core.Scope;
-import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -27,17 +26,12 @@ public final class Sum {
     private Sum() {}
 
     /** The primitive for given source layouts. */
-    public static final class Forward extends NativeResource {
-        private final String name;
+    public static final class Forward extends PrimitiveOp {
         private final float[] scales;
-        private final Primitive primitive;
 
         private Forward(Scope scope, String name, float[] scales, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.scales = scales;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -99,15 +93,11 @@ public final class Sum {
 
         public MemoryDesc srcDesc(int i) {
             Objects.checkIndex(i, scales.length);
-            return primitive.requireArgDesc(Arg.MULTIPLE_SRC + i);
+            return argDesc(Arg.MULTIPLE_SRC + i);
         }
 
         public MemoryDesc dstDesc() {
-            return primitive.requireArgDesc(Arg.DST);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DST);
         }
 
         /** Binds the sources (in order) and the destination once; {@code dst} may be one of the sources. */
@@ -123,23 +113,9 @@ public final class Sum {
             return b.add(Arg.DST, dst).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         @Override
         public String describe() {
             return "Sum.Forward " + name + " scales " + Arrays.toString(scales);
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 }

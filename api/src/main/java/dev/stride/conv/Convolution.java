@@ -6,10 +6,10 @@ import dev.stride.core.Dnnl;
 import dev.stride.core.Engine;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
-import dev.stride.core.NativeResource;
 import dev.stride.core.PostOps;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PrimitiveOp;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Shapes;
@@ -245,20 +245,15 @@ public final class Convolution {
      * ({@code format_tag_any}). Execute with tensors in those layouts; {@link #executePlain} reorders plain
      * user tensors for one-off use.
      */
-    public static final class Forward extends NativeResource {
+    public static final class Forward extends PrimitiveOp {
 
-        private final String name;
         private final Geometry geometry;
-        private final Primitive primitive;
         private final boolean readsDst;
 
         private Forward(Scope scope, String name, Geometry geometry, Primitive primitive, boolean readsDst) {
-            super(scope);
-            this.name = name;
             this.geometry = geometry;
-            this.primitive = primitive;
             this.readsDst = readsDst;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -329,24 +324,20 @@ public final class Convolution {
         }
 
         public MemoryDesc srcDesc() {
-            return primitive.requireArgDesc(Arg.SRC);
+            return argDesc(Arg.SRC);
         }
 
         public MemoryDesc weightsDesc() {
-            return primitive.requireArgDesc(Arg.WEIGHTS);
+            return argDesc(Arg.WEIGHTS);
         }
 
         /** The bias layout, or null without bias. */
         public MemoryDesc biasDesc() {
-            return geometry.bias() == null ? null : primitive.requireArgDesc(Arg.BIAS);
+            return geometry.bias() == null ? null : argDesc(Arg.BIAS);
         }
 
         public MemoryDesc dstDesc() {
-            return primitive.requireArgDesc(Arg.DST);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DST);
         }
 
         /** True when the post-ops include a sum, so {@code dst} is an input as well as the output. */
@@ -363,10 +354,6 @@ public final class Convolution {
                     .add(Arg.DST, dst).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         /**
          * One-off convenience: takes tensors in any layout with the right dims (e.g. plain {@code nchw}
          * and {@code oihw}), reorders where needed, runs, and writes {@code dst} in its own layout. Allocates
@@ -375,16 +362,13 @@ public final class Convolution {
          */
         public void executePlain(Stream stream, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
             try (Scope tmp = Scope.open(name + ".executePlain")) {
-                Tensor s = matching(tmp, name, src, srcDesc(), stream, "src");
-                Tensor w = matching(tmp, name, weights, weightsDesc(), stream, "weights");
-                Tensor b = bias == null ? null : matching(tmp, name, bias, biasDesc(), stream, "bias");
-                Tensor d = readsDst ? matching(tmp, name, dst, dstDesc(), stream, "dst")
-                        : output(tmp, name, dst, dstDesc(), "dst");
-                execute(stream, bind(tmp, s, w, b, d));
+                Tensor s = matching(tmp, src, srcDesc(), stream, "src");
+                Tensor w = matching(tmp, weights, weightsDesc(), stream, "weights");
+                Tensor b = bias == null ? null : matching(tmp, bias, biasDesc(), stream, "bias");
+                Output d = readsDst ? inOut(tmp, dst, dstDesc(), stream, "dst") : output(tmp, dst, dstDesc(), "dst");
+                execute(stream, bind(tmp, s, w, b, d.exec()));
                 stream.await();
-                if (d != dst) {
-                    d.reorderInto(dst, stream);
-                }
+                d.finish(stream);
             }
         }
 
@@ -392,38 +376,6 @@ public final class Convolution {
         public String describe() {
             return "Convolution.Forward " + name + " " + Arrays.toString(geometry.src()) + " -> "
                     + Arrays.toString(geometry.dst());
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
-        }
-    }
-
-    /** {@code t} itself when it has {@code want}'s layout, otherwise a reordered copy in {@code tmp}. */
-    private static Tensor matching(Scope tmp, String layer, Tensor t, MemoryDesc want, Stream stream, String what) {
-        requireDims(layer, t, want, what);
-        return t.desc().sameAs(want) ? t : t.reorder(tmp, want, stream);
-    }
-
-    /** {@code t} itself when it has {@code want}'s layout, otherwise a fresh tensor to reorder back from. */
-    private static Tensor output(Scope tmp, String layer, Tensor t, MemoryDesc want, String what) {
-        requireDims(layer, t, want, what);
-        return t.desc().sameAs(want) ? t : Tensor.allocate(tmp, layer + "." + what, want);
-    }
-
-    private static void requireDims(String layer, Tensor t, MemoryDesc want, String what) {
-        if (t == null) {
-            throw new IllegalArgumentException(layer + ": no tensor given for " + what);
-        }
-        if (!Arrays.equals(t.dims(), want.dims())) {
-            throw new IllegalArgumentException(layer + ": " + what + " must have dims " + Arrays.toString(want.dims())
-                    + ", got tensor '" + t.name() + "' " + t.desc().shapeString());
         }
     }
 
@@ -451,18 +403,13 @@ public final class Convolution {
      * the layouts oneDNN chose for {@code format_tag_any}; {@link #executePlain} takes any layout for one-off
      * use.
      */
-    public static final class BackwardData extends NativeResource {
+    public static final class BackwardData extends PrimitiveOp {
 
-        private final String name;
         private final Geometry geometry;
-        private final Primitive primitive;
 
         private BackwardData(Scope scope, String name, Geometry geometry, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.geometry = geometry;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -495,31 +442,25 @@ public final class Convolution {
         }
 
         public MemoryDesc diffDstDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_DST);
+            return argDesc(Arg.DIFF_DST);
         }
 
         /** The weights layout this primitive reads; may differ from the forward's (then reorder once per step). */
         public MemoryDesc weightsDesc() {
-            return primitive.requireArgDesc(Arg.WEIGHTS);
+            return argDesc(Arg.WEIGHTS);
         }
 
         public MemoryDesc diffSrcDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_SRC);
+            return argDesc(Arg.DIFF_SRC);
         }
 
-        public Primitive primitive() {
-            return primitive;
-        }
-
-        /** Binds tensors in this primitive's layouts once, for repeated {@link #execute}. */
+        /**
+         * Binds tensors in this primitive's layouts once, for repeated {@link #execute}, which overwrites
+         * {@code diff_src} (no accumulation) and does not wait.
+         */
         public ExecArgs bind(Scope scope, Tensor diffDst, Tensor weights, Tensor diffSrc) {
             return primitive.args().add(Arg.DIFF_DST, diffDst).add(Arg.WEIGHTS, weights).add(Arg.DIFF_SRC, diffSrc)
                     .build(scope);
-        }
-
-        /** Overwrites {@code diff_src} (no accumulation); does not wait. */
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
         }
 
         /**
@@ -528,14 +469,12 @@ public final class Convolution {
          */
         public void executePlain(Stream stream, Tensor diffDst, Tensor weights, Tensor diffSrc) {
             try (Scope tmp = Scope.open(name + ".executePlain")) {
-                Tensor dd = matching(tmp, name, diffDst, diffDstDesc(), stream, "diff_dst");
-                Tensor w = matching(tmp, name, weights, weightsDesc(), stream, "weights");
-                Tensor ds = output(tmp, name, diffSrc, diffSrcDesc(), "diff_src");
-                execute(stream, bind(tmp, dd, w, ds));
+                Tensor dd = matching(tmp, diffDst, diffDstDesc(), stream, "diff_dst");
+                Tensor w = matching(tmp, weights, weightsDesc(), stream, "weights");
+                Output ds = output(tmp, diffSrc, diffSrcDesc(), "diff_src");
+                execute(stream, bind(tmp, dd, w, ds.exec()));
                 stream.await();
-                if (ds != diffSrc) {
-                    ds.reorderInto(diffSrc, stream);
-                }
+                ds.finish(stream);
             }
         }
 
@@ -543,16 +482,6 @@ public final class Convolution {
         public String describe() {
             return "Convolution.BackwardData " + name + " " + Arrays.toString(geometry.dst()) + " -> "
                     + Arrays.toString(geometry.src());
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 
@@ -570,18 +499,13 @@ public final class Convolution {
      * <p>Created once from a {@link Forward} (its geometry, and its primitive descriptor as oneDNN's hint),
      * with the layouts oneDNN chose for {@code format_tag_any}; the bias gradient is plain, like the bias.
      */
-    public static final class BackwardWeights extends NativeResource {
+    public static final class BackwardWeights extends PrimitiveOp {
 
-        private final String name;
         private final Geometry geometry;
-        private final Primitive primitive;
 
         private BackwardWeights(Scope scope, String name, Geometry geometry, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.geometry = geometry;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -617,39 +541,31 @@ public final class Convolution {
         }
 
         public MemoryDesc srcDesc() {
-            return primitive.requireArgDesc(Arg.SRC);
+            return argDesc(Arg.SRC);
         }
 
         public MemoryDesc diffDstDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_DST);
+            return argDesc(Arg.DIFF_DST);
         }
 
         public MemoryDesc diffWeightsDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_WEIGHTS);
+            return argDesc(Arg.DIFF_WEIGHTS);
         }
 
         /** The bias gradient's layout, or null when the forward has no bias. */
         public MemoryDesc diffBiasDesc() {
-            return geometry.bias() == null ? null : primitive.requireArgDesc(Arg.DIFF_BIAS);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return geometry.bias() == null ? null : argDesc(Arg.DIFF_BIAS);
         }
 
         /**
-         * Binds tensors in this primitive's layouts once, for repeated {@link #execute}; {@code diffBias} is
-         * required exactly when the forward has a bias.
+         * Binds tensors in this primitive's layouts once, for repeated {@link #execute} (which overwrites the
+         * gradients, no accumulation across calls, and does not wait); {@code diffBias} is required exactly when
+         * the forward has a bias.
          */
         public ExecArgs bind(Scope scope, Tensor src, Tensor diffDst, Tensor diffWeights, Tensor diffBias) {
             requireBias(diffBias);
             return primitive.args().add(Arg.SRC, src).add(Arg.DIFF_DST, diffDst).add(Arg.DIFF_WEIGHTS, diffWeights)
                     .addIfPresent(Arg.DIFF_BIAS, diffBias).build(scope);
-        }
-
-        /** Overwrites the gradients (no accumulation across calls); does not wait. */
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
         }
 
         /**
@@ -659,17 +575,15 @@ public final class Convolution {
         public void executePlain(Stream stream, Tensor src, Tensor diffDst, Tensor diffWeights, Tensor diffBias) {
             requireBias(diffBias);
             try (Scope tmp = Scope.open(name + ".executePlain")) {
-                Tensor s = matching(tmp, name, src, srcDesc(), stream, "src");
-                Tensor dd = matching(tmp, name, diffDst, diffDstDesc(), stream, "diff_dst");
-                Tensor dw = output(tmp, name, diffWeights, diffWeightsDesc(), "diff_weights");
-                Tensor db = diffBias == null ? null : output(tmp, name, diffBias, diffBiasDesc(), "diff_bias");
-                execute(stream, bind(tmp, s, dd, dw, db));
+                Tensor s = matching(tmp, src, srcDesc(), stream, "src");
+                Tensor dd = matching(tmp, diffDst, diffDstDesc(), stream, "diff_dst");
+                Output dw = output(tmp, diffWeights, diffWeightsDesc(), "diff_weights");
+                Output db = diffBias == null ? null : output(tmp, diffBias, diffBiasDesc(), "diff_bias");
+                execute(stream, bind(tmp, s, dd, dw.exec(), db == null ? null : db.exec()));
                 stream.await();
-                if (dw != diffWeights) {
-                    dw.reorderInto(diffWeights, stream);
-                }
-                if (db != diffBias) {
-                    db.reorderInto(diffBias, stream);
+                dw.finish(stream);
+                if (db != null) {
+                    db.finish(stream);
                 }
             }
         }
@@ -685,16 +599,6 @@ public final class Convolution {
         public String describe() {
             return "Convolution.BackwardWeights " + name + " " + Arrays.toString(geometry.dst()) + " -> "
                     + Arrays.toString(geometry.weights());
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 }

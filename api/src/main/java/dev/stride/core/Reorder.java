@@ -3,14 +3,10 @@ package dev.stride.core;
 import dev.stride.bindings.dnnl.dnnl_h;
 
 /** Copies values between two layouts of the same logical tensor (oneDNN reorder). */
-public final class Reorder extends NativeResource {
-
-    private final Primitive primitive;
+public final class Reorder extends PrimitiveOp {
 
     private Reorder(Scope scope, Primitive primitive) {
-        super(scope);
-        this.primitive = primitive;
-        register();
+        super(scope, primitive.name(), primitive);
     }
 
     public static Reorder create(Scope scope, MemoryDesc src, MemoryDesc dst) {
@@ -33,10 +29,6 @@ public final class Reorder extends NativeResource {
         return primitive.args().add(Arg.FROM, src).add(Arg.TO, dst).build(scope);
     }
 
-    public void execute(Stream stream, ExecArgs args) {
-        primitive.execute(stream, args);
-    }
-
     /** One-off execution (binds, runs, unbinds). */
     public void execute(Stream stream, Tensor src, Tensor dst) {
         try (Scope tmp = Scope.open("reorder-args")) {
@@ -44,22 +36,8 @@ public final class Reorder extends NativeResource {
         }
     }
 
-    public Primitive primitive() {
-        return primitive;
-    }
-
     @Override
     public String describe() {
         return "Reorder " + primitive.name();
-    }
-
-    @Override
-    public long nativeBytes() {
-        return 0;
-    }
-
-    @Override
-    protected void release() {
-        primitive.close();
     }
 }

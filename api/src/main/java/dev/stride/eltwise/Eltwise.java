@@ -6,12 +6,11 @@ import dev.stride.core.Arg;
 import dev.stride.core.Engine;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
-import dev.stride.core.NativeResource;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PrimitiveOp;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
-import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 
 /**
@@ -64,24 +63,19 @@ public final class Eltwise {
     }
 
     /** The forward primitive for one source layout. */
-    public static final class Forward extends NativeResource {
-        private final String name;
+    public static final class Forward extends PrimitiveOp {
         private final Algorithm.Eltwise alg;
         private final float alpha;
         private final float beta;
         private final PropKind mode;
-        private final Primitive primitive;
 
         private Forward(Scope scope, String name, Algorithm.Eltwise alg, float alpha, float beta, PropKind mode,
                 Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.alg = alg;
             this.alpha = alpha;
             this.beta = beta;
             this.mode = mode;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -122,15 +116,11 @@ public final class Eltwise {
         }
 
         public MemoryDesc srcDesc() {
-            return primitive.requireArgDesc(Arg.SRC);
+            return argDesc(Arg.SRC);
         }
 
         public MemoryDesc dstDesc() {
-            return primitive.requireArgDesc(Arg.DST);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DST);
         }
 
         /** Binds source and destination (the same tensor for in-place) once for repeated execution. */
@@ -138,23 +128,9 @@ public final class Eltwise {
             return primitive.args().add(Arg.SRC, src).add(Arg.DST, dst).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         @Override
         public String describe() {
             return "Eltwise.Forward " + name + " (" + alg.label() + ")";
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 
@@ -162,17 +138,12 @@ public final class Eltwise {
      * The backward pass {@code diff_src = diff_dst * f'(x)}, with {@code x} read from {@code src}, or from
      * {@code dst} for the {@code *_USE_DST} algorithms (see {@link #usesDstForBackward}).
      */
-    public static final class Backward extends NativeResource {
-        private final String name;
+    public static final class Backward extends PrimitiveOp {
         private final Forward forward;
-        private final Primitive primitive;
 
         private Backward(Scope scope, String name, Forward forward, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.forward = forward;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -182,7 +153,7 @@ public final class Eltwise {
         public static Backward create(Scope scope, String name, Forward forward) {
             if (forward.mode() != PropKind.TRAINING) {
                 throw new IllegalArgumentException(name + ": a backward pass needs a forward created for TRAINING, '"
-                        + forward.name + "' was created for " + forward.mode());
+                        + forward.name() + "' was created for " + forward.mode());
             }
             Algorithm.Eltwise alg = forward.algorithm();
             MemoryDesc data = usesDstForBackward(alg) ? forward.dstDesc() : forward.srcDesc();
@@ -206,19 +177,15 @@ public final class Eltwise {
 
         /** The layout of the tensor the derivative is computed from ({@code src} or {@code dst}). */
         public MemoryDesc dataDesc() {
-            return primitive.requireArgDesc(usesDst() ? Arg.DST : Arg.SRC);
+            return argDesc(usesDst() ? Arg.DST : Arg.SRC);
         }
 
         public MemoryDesc diffDstDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_DST);
+            return argDesc(Arg.DIFF_DST);
         }
 
         public MemoryDesc diffSrcDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_SRC);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DIFF_SRC);
         }
 
         /**
@@ -230,23 +197,9 @@ public final class Eltwise {
                     .add(Arg.DIFF_SRC, diffSrc).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         @Override
         public String describe() {
             return "Eltwise.Backward " + name + " (" + forward.algorithm().label() + ")";
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 }

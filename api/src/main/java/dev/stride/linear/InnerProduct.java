@@ -6,9 +6,9 @@ import dev.stride.core.Dnnl;
 import dev.stride.core.Engine;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
-import dev.stride.core.NativeResource;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PrimitiveOp;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Shapes;
@@ -88,19 +88,14 @@ public final class InnerProduct {
      * The forward primitive for one input shape, with the layouts oneDNN chose ({@code format_tag_any}).
      * Execute with tensors in those layouts; {@link #executePlain} reorders plain user tensors for one-off use.
      */
-    public static final class Forward extends NativeResource {
-        private final String name;
+    public static final class Forward extends Op {
         private final Geometry geometry;
         private final PropKind mode;
-        private final Primitive primitive;
 
         private Forward(Scope scope, String name, Geometry geometry, PropKind mode, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.geometry = geometry;
             this.mode = mode;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -140,28 +135,20 @@ public final class InnerProduct {
         }
 
         public MemoryDesc srcDesc() {
-            return primitive.requireArgDesc(Arg.SRC);
+            return argDesc(Arg.SRC);
         }
 
         public MemoryDesc weightsDesc() {
-            return primitive.requireArgDesc(Arg.WEIGHTS);
+            return argDesc(Arg.WEIGHTS);
         }
 
         /** The bias layout, or null without bias. */
         public MemoryDesc biasDesc() {
-            return geometry.bias() == null ? null : primitive.requireArgDesc(Arg.BIAS);
+            return geometry.bias() == null ? null : argDesc(Arg.BIAS);
         }
 
         public MemoryDesc dstDesc() {
-            return primitive.requireArgDesc(Arg.DST);
-        }
-
-        public Primitive primitive() {
-            return primitive;
-        }
-
-        String name() {
-            return name;
+            return argDesc(Arg.DST);
         }
 
         /** Binds tensors in this primitive's layouts once, for repeated {@link #execute}; {@code bias} null without bias. */
@@ -169,10 +156,6 @@ public final class InnerProduct {
             requireBias(name, geometry, bias, "bias");
             return primitive.args().add(Arg.SRC, src).add(Arg.WEIGHTS, weights).addIfPresent(Arg.BIAS, bias)
                     .add(Arg.DST, dst).build(scope);
-        }
-
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
         }
 
         /**
@@ -183,10 +166,10 @@ public final class InnerProduct {
         public void executePlain(Stream stream, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
             requireBias(name, geometry, bias, "bias");
             try (Scope tmp = Scope.open(name + ".executePlain")) {
-                Tensor s = matching(tmp, name, src, srcDesc(), stream, "src");
-                Tensor w = matching(tmp, name, weights, weightsDesc(), stream, "weights");
-                Tensor b = bias == null ? null : matching(tmp, name, bias, biasDesc(), stream, "bias");
-                Output d = output(tmp, name, dst, dstDesc(), "dst");
+                Tensor s = matching(tmp, src, srcDesc(), stream, "src");
+                Tensor w = matching(tmp, weights, weightsDesc(), stream, "weights");
+                Tensor b = bias == null ? null : matching(tmp, bias, biasDesc(), stream, "bias");
+                Output d = output(tmp, dst, dstDesc(), "dst");
                 execute(stream, bind(tmp, s, w, b, d.exec()));
                 stream.await();
                 d.finish(stream);
@@ -198,30 +181,15 @@ public final class InnerProduct {
             return "InnerProduct.Forward " + name + " " + Arrays.toString(geometry.src()) + " -> "
                     + Arrays.toString(geometry.dst());
         }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
-        }
     }
 
     /** {@code diff_src = diff_dst * weights}, reshaped to the source's dims. */
-    public static final class BackwardData extends NativeResource {
-        private final String name;
+    public static final class BackwardData extends Op {
         private final Geometry geometry;
-        private final Primitive primitive;
 
         private BackwardData(Scope scope, String name, Geometry geometry, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.geometry = geometry;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /** Creates the backward-data pass of {@code forward} (which must be a training forward). */
@@ -247,19 +215,15 @@ public final class InnerProduct {
         }
 
         public MemoryDesc diffDstDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_DST);
+            return argDesc(Arg.DIFF_DST);
         }
 
         public MemoryDesc weightsDesc() {
-            return primitive.requireArgDesc(Arg.WEIGHTS);
+            return argDesc(Arg.WEIGHTS);
         }
 
         public MemoryDesc diffSrcDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_SRC);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DIFF_SRC);
         }
 
         public ExecArgs bind(Scope scope, Tensor diffDst, Tensor weights, Tensor diffSrc) {
@@ -267,16 +231,12 @@ public final class InnerProduct {
                     .build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         /** One-off convenience over tensors in any layout (weights also as the flat {@code OC x C*H*W} matrix). */
         public void executePlain(Stream stream, Tensor diffDst, Tensor weights, Tensor diffSrc) {
             try (Scope tmp = Scope.open(name + ".executePlain")) {
-                Tensor dd = matching(tmp, name, diffDst, diffDstDesc(), stream, "diff_dst");
-                Tensor w = matching(tmp, name, weights, weightsDesc(), stream, "weights");
-                Output ds = output(tmp, name, diffSrc, diffSrcDesc(), "diff_src");
+                Tensor dd = matching(tmp, diffDst, diffDstDesc(), stream, "diff_dst");
+                Tensor w = matching(tmp, weights, weightsDesc(), stream, "weights");
+                Output ds = output(tmp, diffSrc, diffSrcDesc(), "diff_src");
                 execute(stream, bind(tmp, dd, w, ds.exec()));
                 stream.await();
                 ds.finish(stream);
@@ -288,32 +248,17 @@ public final class InnerProduct {
             return "InnerProduct.BackwardData " + name + " " + Arrays.toString(geometry.dst()) + " -> "
                     + Arrays.toString(geometry.src());
         }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
-        }
     }
 
     /**
      * {@code diff_weights = diff_dst^T * flatten(src)} and {@code diff_bias = sum_n diff_dst[n, :]}.
      */
-    public static final class BackwardWeights extends NativeResource {
-        private final String name;
+    public static final class BackwardWeights extends Op {
         private final Geometry geometry;
-        private final Primitive primitive;
 
         private BackwardWeights(Scope scope, String name, Geometry geometry, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.geometry = geometry;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /** Creates the backward-weights pass of {@code forward} (a training forward); with bias iff it has one. */
@@ -341,24 +286,20 @@ public final class InnerProduct {
         }
 
         public MemoryDesc srcDesc() {
-            return primitive.requireArgDesc(Arg.SRC);
+            return argDesc(Arg.SRC);
         }
 
         public MemoryDesc diffDstDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_DST);
+            return argDesc(Arg.DIFF_DST);
         }
 
         public MemoryDesc diffWeightsDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_WEIGHTS);
+            return argDesc(Arg.DIFF_WEIGHTS);
         }
 
         /** The bias gradient's layout, or null without bias. */
         public MemoryDesc diffBiasDesc() {
-            return geometry.bias() == null ? null : primitive.requireArgDesc(Arg.DIFF_BIAS);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return geometry.bias() == null ? null : argDesc(Arg.DIFF_BIAS);
         }
 
         /** Binds tensors once; {@code diffBias} is null exactly when the forward has no bias. */
@@ -368,10 +309,6 @@ public final class InnerProduct {
                     .addIfPresent(Arg.DIFF_BIAS, diffBias).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         /**
          * One-off convenience over tensors in any layout; {@code diffWeights} may be the flat plain
          * {@code OC x C*H*W} matrix.
@@ -379,10 +316,10 @@ public final class InnerProduct {
         public void executePlain(Stream stream, Tensor src, Tensor diffDst, Tensor diffWeights, Tensor diffBias) {
             requireBias(name, geometry, diffBias, "diff_bias");
             try (Scope tmp = Scope.open(name + ".executePlain")) {
-                Tensor s = matching(tmp, name, src, srcDesc(), stream, "src");
-                Tensor dd = matching(tmp, name, diffDst, diffDstDesc(), stream, "diff_dst");
-                Output dw = output(tmp, name, diffWeights, diffWeightsDesc(), "diff_weights");
-                Output db = diffBias == null ? null : output(tmp, name, diffBias, diffBiasDesc(), "diff_bias");
+                Tensor s = matching(tmp, src, srcDesc(), stream, "src");
+                Tensor dd = matching(tmp, diffDst, diffDstDesc(), stream, "diff_dst");
+                Output dw = output(tmp, diffWeights, diffWeightsDesc(), "diff_weights");
+                Output db = diffBias == null ? null : output(tmp, diffBias, diffBiasDesc(), "diff_bias");
                 execute(stream, bind(tmp, s, dd, dw.exec(), db == null ? null : db.exec()));
                 stream.await();
                 dw.finish(stream);
@@ -395,16 +332,6 @@ public final class InnerProduct {
         @Override
         public String describe() {
             return "InnerProduct.BackwardWeights " + name + " " + Arrays.toString(geometry.weights());
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 
@@ -422,43 +349,29 @@ public final class InnerProduct {
     }
 
     /**
-     * {@code t} in the layout {@code want}: itself, a zero-copy view when {@code t} is plain with the flattened
-     * dims (PyTorch's {@code OC x C*H*W} weights: the plain {@code oihw} bytes are the same), or a reordered copy.
+     * What the three directions share: the one-off conveniences also take PyTorch's flat plain
+     * {@code OC x C*H*W} matrix where the primitive wants {@code OC x C x H x W} (the plain {@code oihw} bytes are
+     * the same), as a zero-copy view.
      */
-    private static Tensor matching(Scope tmp, String name, Tensor t, MemoryDesc want, Stream stream, String what) {
-        Tensor v = withDims(tmp, name, t, want, what);
-        return v.desc().sameAs(want) ? v : v.reorder(tmp, want, stream);
-    }
+    abstract static sealed class Op extends PrimitiveOp permits Forward, BackwardData, BackwardWeights {
+        Op(Scope scope, String name, Primitive primitive) {
+            super(scope, name, primitive);
+        }
 
-    /** Where a primitive writes an output ({@code exec}), and what to reorder that into afterwards (or null). */
-    private record Output(Tensor exec, Tensor copyTo) {
-        void finish(Stream stream) {
-            if (copyTo != null) {
-                exec.reorderInto(copyTo, stream);
+        @Override
+        protected Tensor withDims(Scope tmp, Tensor t, MemoryDesc want, String what) {
+            long[] dims = want.dims();
+            if (Arrays.equals(t.dims(), dims)) {
+                return t;
             }
+            long[] flat = flatDims(dims);
+            if (dims.length > 2 && Arrays.equals(t.dims(), flat) && t.desc().isPlain()) {
+                return Tensor.wrap(tmp, t.name() + ".view", MemoryDesc.plain(tmp, dims), t.segment());
+            }
+            throw new IllegalArgumentException(name + ": " + what + " must have dims " + Arrays.toString(dims)
+                    + (dims.length > 2 ? " (or plain " + Arrays.toString(flat) + ")" : "") + ", got tensor '"
+                    + t.name() + "' " + t.desc().shapeString());
         }
-    }
-
-    private static Output output(Scope tmp, String name, Tensor t, MemoryDesc want, String what) {
-        Tensor v = withDims(tmp, name, t, want, what);
-        if (v.desc().sameAs(want)) {
-            return new Output(v, null);
-        }
-        return new Output(Tensor.allocate(tmp, name + "." + what, want), v);
-    }
-
-    private static Tensor withDims(Scope tmp, String name, Tensor t, MemoryDesc want, String what) {
-        long[] dims = want.dims();
-        if (Arrays.equals(t.dims(), dims)) {
-            return t;
-        }
-        long[] flat = flatDims(dims);
-        if (dims.length > 2 && Arrays.equals(t.dims(), flat) && t.desc().isPlain()) {
-            return Tensor.wrap(tmp, t.name() + ".view", MemoryDesc.plain(tmp, dims), t.segment());
-        }
-        throw new IllegalArgumentException(name + ": " + what + " must have dims " + Arrays.toString(dims)
-                + (dims.length > 2 ? " (or plain " + Arrays.toString(flat) + ")" : "") + ", got tensor '" + t.name()
-                + "' " + t.desc().shapeString());
     }
 
     private static long[] flatDims(long[] dims) {

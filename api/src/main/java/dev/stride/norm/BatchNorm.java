@@ -6,9 +6,9 @@ import dev.stride.core.Dnnl;
 import dev.stride.core.Engine;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
-import dev.stride.core.NativeResource;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PrimitiveOp;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Shapes;
@@ -205,21 +205,16 @@ public final class BatchNorm {
      * backward needs). {@link PropKind#INFERENCE}: reads the running statistics from {@code mean}/{@code variance}
      * (oneDNN's {@code use_global_stats}).
      */
-    public static final class Forward extends NativeResource {
-        private final String name;
+    public static final class Forward extends PrimitiveOp {
         private final Geometry geometry;
         private final Params params;
         private final PropKind mode;
-        private final Primitive primitive;
 
         private Forward(Scope scope, String name, Geometry geometry, Params params, PropKind mode, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.geometry = geometry;
             this.params = params;
             this.mode = mode;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -273,25 +268,21 @@ public final class BatchNorm {
         }
 
         public MemoryDesc srcDesc() {
-            return primitive.requireArgDesc(Arg.SRC);
+            return argDesc(Arg.SRC);
         }
 
         public MemoryDesc dstDesc() {
-            return primitive.requireArgDesc(Arg.DST);
+            return argDesc(Arg.DST);
         }
 
         /** Layout of the mean and variance (plain f32 {@code [C]}). */
         public MemoryDesc statsDesc() {
-            return primitive.requireArgDesc(Arg.MEAN);
+            return argDesc(Arg.MEAN);
         }
 
         /** The workspace the backward needs (training with fused ReLU), or null. */
         public MemoryDesc workspaceDesc() {
             return primitive.argDesc(Arg.WORKSPACE);
-        }
-
-        public Primitive primitive() {
-            return primitive;
         }
 
         /**
@@ -311,10 +302,6 @@ public final class BatchNorm {
             return primitive.args().add(Arg.SRC, src).addIfPresent(Arg.SCALE, scale).addIfPresent(Arg.SHIFT, shift)
                     .add(Arg.MEAN, mean).add(Arg.VARIANCE, variance).add(Arg.DST, dst)
                     .addIfPresent(Arg.WORKSPACE, workspace).build(scope);
-        }
-
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
         }
 
         /**
@@ -342,16 +329,6 @@ public final class BatchNorm {
             return "BatchNorm.Forward " + name + " " + Arrays.toString(geometry.src()) + " "
                     + mode.name().toLowerCase(Locale.ROOT) + (params.toString().isEmpty() ? "" : " (" + params + ")");
         }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
-        }
     }
 
     /**
@@ -361,17 +338,12 @@ public final class BatchNorm {
      * depend on {@code x}, so {@code dx = gamma/sqrt(var + eps) * (dy - dbeta/M - xhat * dgamma/M)}.
      * Diff tensors take the forward's source layout.
      */
-    public static final class Backward extends NativeResource {
-        private final String name;
+    public static final class Backward extends PrimitiveOp {
         private final Forward forward;
-        private final Primitive primitive;
 
         private Backward(Scope scope, String name, Forward forward, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.forward = forward;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         public static Backward create(Scope scope, String name, Forward forward) {
@@ -397,15 +369,11 @@ public final class BatchNorm {
         }
 
         public MemoryDesc diffSrcDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_SRC);
+            return argDesc(Arg.DIFF_SRC);
         }
 
         public MemoryDesc diffDstDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_DST);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DIFF_DST);
         }
 
         /**
@@ -427,23 +395,9 @@ public final class BatchNorm {
                     .addIfPresent(Arg.DIFF_SHIFT, diffShift).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         @Override
         public String describe() {
             return "BatchNorm.Backward " + name;
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 

@@ -6,13 +6,12 @@ import dev.stride.core.Dnnl;
 import dev.stride.core.Engine;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
-import dev.stride.core.NativeResource;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PrimitiveOp;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Shapes;
-import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -108,21 +107,16 @@ public final class LayerNorm {
     }
 
     /** The forward primitive for one source layout. */
-    public static final class Forward extends NativeResource {
-        private final String name;
+    public static final class Forward extends PrimitiveOp {
         private final Geometry geometry;
         private final Params params;
         private final PropKind mode;
-        private final Primitive primitive;
 
         private Forward(Scope scope, String name, Geometry geometry, Params params, PropKind mode, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.geometry = geometry;
             this.params = params;
             this.mode = mode;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /** Creates the primitive for sources laid out as {@code src} (concrete, not {@code any}); dst takes the same layout. */
@@ -174,20 +168,16 @@ public final class LayerNorm {
         }
 
         public MemoryDesc srcDesc() {
-            return primitive.requireArgDesc(Arg.SRC);
+            return argDesc(Arg.SRC);
         }
 
         public MemoryDesc dstDesc() {
-            return primitive.requireArgDesc(Arg.DST);
+            return argDesc(Arg.DST);
         }
 
         /** Layout of the per-row mean and variance (training only; plain {@code (*)}). */
         public MemoryDesc statsDesc() {
-            return primitive.requireArgDesc(Arg.MEAN);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.MEAN);
         }
 
         /**
@@ -207,24 +197,10 @@ public final class LayerNorm {
                     .addIfPresent(Arg.MEAN, mean).addIfPresent(Arg.VARIANCE, variance).add(Arg.DST, dst).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         @Override
         public String describe() {
             return "LayerNorm.Forward " + name + " " + Arrays.toString(geometry.src()) + " "
                     + mode.name().toLowerCase(Locale.ROOT) + (params.toString().isEmpty() ? "" : " (" + params + ")");
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 
@@ -244,17 +220,12 @@ public final class LayerNorm {
      * ({@code dgamma[c] = sum_rows dy * xhat}) and {@code diff_shift} ({@code dbeta[c] = sum_rows dy}). Per
      * row, with {@code g = gamma * dy}: {@code dx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps)}.
      */
-    public static final class Backward extends NativeResource {
-        private final String name;
+    public static final class Backward extends PrimitiveOp {
         private final Forward forward;
-        private final Primitive primitive;
 
         private Backward(Scope scope, String name, Forward forward, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.forward = forward;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         public static Backward create(Scope scope, String name, Forward forward) {
@@ -280,15 +251,11 @@ public final class LayerNorm {
         }
 
         public MemoryDesc diffSrcDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_SRC);
+            return argDesc(Arg.DIFF_SRC);
         }
 
         public MemoryDesc diffDstDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_DST);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DIFF_DST);
         }
 
         /**
@@ -307,23 +274,9 @@ public final class LayerNorm {
                     .addIfPresent(Arg.DIFF_SCALE, diffScale).addIfPresent(Arg.DIFF_SHIFT, diffShift).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         @Override
         public String describe() {
             return "LayerNorm.Backward " + name;
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 }

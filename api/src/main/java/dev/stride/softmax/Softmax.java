@@ -5,12 +5,11 @@ import dev.stride.core.Arg;
 import dev.stride.core.Engine;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
-import dev.stride.core.NativeResource;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
+import dev.stride.core.PrimitiveOp;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
-import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import java.util.Arrays;
 import java.util.function.IntSupplier;
@@ -68,21 +67,16 @@ public final class Softmax {
     }
 
     /** The forward primitive for one source layout and axis. */
-    public static final class Forward extends NativeResource {
-        private final String name;
+    public static final class Forward extends PrimitiveOp {
         private final Algorithm alg;
         private final int axis;
         private final PropKind mode;
-        private final Primitive primitive;
 
         private Forward(Scope scope, String name, Algorithm alg, int axis, PropKind mode, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.alg = alg;
             this.axis = axis;
             this.mode = mode;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /**
@@ -119,15 +113,11 @@ public final class Softmax {
         }
 
         public MemoryDesc srcDesc() {
-            return primitive.requireArgDesc(Arg.SRC);
+            return argDesc(Arg.SRC);
         }
 
         public MemoryDesc dstDesc() {
-            return primitive.requireArgDesc(Arg.DST);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DST);
         }
 
         /** Binds source and destination (the same tensor for in-place) once for repeated execution. */
@@ -135,45 +125,26 @@ public final class Softmax {
             return primitive.args().add(Arg.SRC, src).add(Arg.DST, dst).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         @Override
         public String describe() {
             return "Softmax.Forward " + name + " (" + alg.label() + ", axis " + axis + ")";
         }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
-        }
     }
 
     /** The backward pass; it reads the forward's {@code dst} (probabilities or log-probabilities), not its source. */
-    public static final class Backward extends NativeResource {
-        private final String name;
+    public static final class Backward extends PrimitiveOp {
         private final Forward forward;
-        private final Primitive primitive;
 
         private Backward(Scope scope, String name, Forward forward, Primitive primitive) {
-            super(scope);
-            this.name = name;
             this.forward = forward;
-            this.primitive = primitive;
-            register();
+            super(scope, name, primitive);
         }
 
         /** Creates the backward pass of {@code forward} (a {@code TRAINING} forward); gradients take its layout. */
         public static Backward create(Scope scope, String name, Forward forward) {
             if (forward.mode() != PropKind.TRAINING) {
                 throw new IllegalArgumentException(name + ": a backward pass needs a forward created for TRAINING, '"
-                        + forward.name + "' was created for " + forward.mode());
+                        + forward.name() + "' was created for " + forward.mode());
             }
             MemoryDesc dst = forward.dstDesc();
             int alg = forward.algorithm().value();
@@ -189,19 +160,15 @@ public final class Softmax {
         }
 
         public MemoryDesc dstDesc() {
-            return primitive.requireArgDesc(Arg.DST);
+            return argDesc(Arg.DST);
         }
 
         public MemoryDesc diffDstDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_DST);
+            return argDesc(Arg.DIFF_DST);
         }
 
         public MemoryDesc diffSrcDesc() {
-            return primitive.requireArgDesc(Arg.DIFF_SRC);
-        }
-
-        public Primitive primitive() {
-            return primitive;
+            return argDesc(Arg.DIFF_SRC);
         }
 
         /** Binds the forward's {@code dst}, the upstream gradient and the output gradient once. */
@@ -209,23 +176,9 @@ public final class Softmax {
             return primitive.args().add(Arg.DST, dst).add(Arg.DIFF_DST, diffDst).add(Arg.DIFF_SRC, diffSrc).build(scope);
         }
 
-        public void execute(Stream stream, ExecArgs args) {
-            primitive.execute(stream, args);
-        }
-
         @Override
         public String describe() {
             return "Softmax.Backward " + name + " (" + forward.algorithm().label() + ", axis " + forward.axis() + ")";
-        }
-
-        @Override
-        public long nativeBytes() {
-            return 0;
-        }
-
-        @Override
-        protected void release() {
-            primitive.close();
         }
     }
 }

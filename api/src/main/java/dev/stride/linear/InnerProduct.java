@@ -6,6 +6,7 @@ import dev.stride.core.Dnnl;
 import dev.stride.core.Engine;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
+import dev.stride.core.PostOps;
 import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
 import dev.stride.core.PrimitiveOp;
@@ -103,6 +104,17 @@ public final class InnerProduct {
          * before any native call. Backward passes need {@code mode == TRAINING}.
          */
         public static Forward create(Scope scope, String name, long[] srcDims, long outFeatures, boolean bias, PropKind mode) {
+            return create(scope, name, srcDims, outFeatures, bias, mode, null);
+        }
+
+        /**
+         * As {@link #create(Scope, String, long[], long, boolean, PropKind)}, with {@code postOps} (may be null)
+         * fused onto the output: {@code dst = post(flatten(src) * weights^T + bias)}, e.g. FC + ReLU in one pass.
+         * A backward pass then starts from the post-op's output: take the activation's derivative from
+         * {@code dst} (the {@code *_USE_DST} eltwise algorithms).
+         */
+        public static Forward create(Scope scope, String name, long[] srcDims, long outFeatures, boolean bias, PropKind mode,
+                PostOps postOps) {
             Geometry g = Geometry.of(name, srcDims, outFeatures, bias);
             Dnnl.init();
             try (Scope tmp = Scope.open(name + ".create")) {
@@ -111,6 +123,9 @@ public final class InnerProduct {
                 MemoryDesc b = g.bias() == null ? null : MemoryDesc.plain(tmp, g.bias());
                 MemoryDesc dst = MemoryDesc.any(tmp, g.dst());
                 PrimitiveAttr attr = PrimitiveAttr.create(tmp);
+                if (postOps != null) {
+                    attr.postOps(postOps);
+                }
                 int prop = mode.value();
                 Engine e = Engine.cpu();
                 Primitive p = Primitive.create(scope, name + " (inner product forward " + g.src().length + "D)",

@@ -20,9 +20,10 @@ import java.lang.foreign.ValueLayout;
  * counting as zero, so points in {@code (-1, H)} still partly see the border rows and points at or beyond
  * {@code -1} and {@code H} read zero.
  *
- * <p>Work is split so that no two tasks write the same element: the gather by (image, channel), the
- * scatter into {@code dsrc} by (image, channel) because a column row of channel {@code c} only reaches
- * plane {@code c}, the coordinate gradients by (image, offset group, tap), the transposes by (image, filter).
+ * <p>Work is split so that no two tasks write the same element: the gather and the scatter into
+ * {@code dsrc} by (image, offset group, block of 16 channels) — a column row of channel {@code c} only
+ * reaches plane {@code c}, and the channels of a block share one table of bilinear taps —, the coordinate
+ * gradients by (image, offset group, tap), the transposes by (image, filter).
  */
 final class DeformKernels {
     private DeformKernels() {}
@@ -34,75 +35,138 @@ final class DeformKernels {
         return (int) Math.max(1, 16384 / Math.max(1, workPerIndex));
     }
 
-    /** Bilinear sample of plane {@code base} of {@code x} at {@code (y, xx)}, zero outside. */
-    private static float bilinear(MemorySegment x, long base, int h, int w, float y, float xx) {
-        if (!(y > -1 && y < h && xx > -1 && xx < w)) {
-            return 0f;
-        }
-        int yl = (int) Math.floor(y);
-        int xl = (int) Math.floor(xx);
-        float ly = y - yl;
-        float lx = xx - xl;
-        float hy = 1 - ly;
-        float hx = 1 - lx;
-        boolean y0 = yl >= 0;
-        boolean y1 = yl + 1 < h;
-        boolean x0 = xl >= 0;
-        boolean x1 = xl + 1 < w;
-        long row = base + (long) yl * w + xl;
-        float v00 = y0 && x0 ? x.getAtIndex(F, row) : 0f;
-        float v01 = y0 && x1 ? x.getAtIndex(F, row + 1) : 0f;
-        float v10 = y1 && x0 ? x.getAtIndex(F, row + w) : 0f;
-        float v11 = y1 && x1 ? x.getAtIndex(F, row + w + 1) : 0f;
-        return hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11;
-    }
+    /** Channels that share one sampling table in {@link #im2col} and {@link #col2im}. */
+    private static final int CHANNEL_BLOCK = 16;
 
     /**
-     * Deformable im2col: {@code cols[c*KK + kk, bi*P + p] = m * bilinear(src[n0+bi, c], p0 + pn + dpn)}, with
-     * {@code m} the mask value (1 without a mask).
+     * The bilinear taps of every (kernel tap, output pixel) of one image and offset group: four plane indices
+     * and four weights, the mask folded into the weights, a neighbour outside the input given weight 0 and a
+     * clamped (valid) index. Every channel of the offset group samples at the same points, so the table is
+     * computed once per block of channels instead of once per channel. Kept per thread and grown on demand
+     * (Java heap: it never leaves the JVM).
      */
-    static void im2col(DeformGeometry g, MemorySegment src, MemorySegment offset, MemorySegment mask,
-            MemorySegment cols, int n0, int b) {
-        final int C = (int) g.c();
-        final int H = (int) g.h();
-        final int W = (int) g.w();
-        final int KH = g.kh();
-        final int KW = g.kw();
-        final int KK = KH * KW;
-        final int H2 = (int) g.h2();
-        final int W2 = (int) g.w2();
-        final int P = H2 * W2;
-        final long BP = (long) b * P;
-        final int gOff = g.offsetGroups();
-        final int cPerOff = C / gOff;
-        final int sh = g.sh(), sw = g.sw(), ph = g.ph(), pw = g.pw(), dh = g.dh(), dw = g.dw();
-        Parallel.forRange(b * C, grain((long) KK * P), idx -> {
-            int bi = idx / C;
-            int c = idx % C;
-            int n = n0 + bi;
-            int og = c / cPerOff;
-            long xBase = ((long) n * C + c) * H * W;
-            long offBase = ((long) n * gOff + og) * KK * 2 * P;
-            long maskBase = ((long) n * gOff + og) * KK * P;
+    private static final class Table {
+        int[] i00 = new int[0], i01 = i00, i10 = i00, i11 = i00;
+        float[] w00 = new float[0], w01 = w00, w10 = w00, w11 = w00;
+
+        Table ensure(int n) {
+            if (i00.length < n) {
+                i00 = new int[n];
+                i01 = new int[n];
+                i10 = new int[n];
+                i11 = new int[n];
+                w00 = new float[n];
+                w01 = new float[n];
+                w10 = new float[n];
+                w11 = new float[n];
+            }
+            return this;
+        }
+
+        /** Fills entries for image {@code n}, offset group {@code og}; {@code mask} may be null. */
+        void fill(DeformGeometry g, MemorySegment offset, MemorySegment mask, int n, int og) {
+            final int H = (int) g.h();
+            final int W = (int) g.w();
+            final int KH = g.kh();
+            final int KW = g.kw();
+            final int KK = KH * KW;
+            final int H2 = (int) g.h2();
+            final int W2 = (int) g.w2();
+            final int P = H2 * W2;
+            final int gOff = g.offsetGroups();
+            final long offBase = ((long) n * gOff + og) * KK * 2 * P;
+            final long maskBase = ((long) n * gOff + og) * KK * P;
             for (int i = 0; i < KH; i++) {
                 for (int j = 0; j < KW; j++) {
                     int kk = i * KW + j;
-                    long colBase = ((long) c * KK + kk) * BP + (long) bi * P;
                     long oyBase = offBase + 2L * kk * P;
                     long oxBase = oyBase + P;
                     long mBase = maskBase + (long) kk * P;
                     for (int oy = 0; oy < H2; oy++) {
-                        int y0 = oy * sh - ph + i * dh;
+                        int y0 = oy * g.sh() - g.ph() + i * g.dh();
                         for (int ox = 0; ox < W2; ox++) {
                             int p = oy * W2 + ox;
+                            int e = kk * P + p;
                             float y = y0 + offset.getAtIndex(F, oyBase + p);
-                            float xx = (ox * sw - pw + j * dw) + offset.getAtIndex(F, oxBase + p);
-                            float v = bilinear(src, xBase, H, W, y, xx);
-                            if (mask != null) {
-                                v *= mask.getAtIndex(F, mBase + p);
+                            float xx = (ox * g.sw() - g.pw() + j * g.dw()) + offset.getAtIndex(F, oxBase + p);
+                            if (!(y > -1 && y < H && xx > -1 && xx < W)) {
+                                i00[e] = 0;
+                                i01[e] = 0;
+                                i10[e] = 0;
+                                i11[e] = 0;
+                                w00[e] = 0f;
+                                w01[e] = 0f;
+                                w10[e] = 0f;
+                                w11[e] = 0f;
+                                continue;
                             }
-                            cols.setAtIndex(F, colBase + p, v);
+                            float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
+                            int yl = (int) Math.floor(y);
+                            int xl = (int) Math.floor(xx);
+                            float ly = y - yl;
+                            float lx = xx - xl;
+                            float hy = 1 - ly;
+                            float hx = 1 - lx;
+                            boolean y0ok = yl >= 0;
+                            boolean y1ok = yl + 1 < H;
+                            boolean x0ok = xl >= 0;
+                            boolean x1ok = xl + 1 < W;
+                            int r0 = (y0ok ? yl : 0) * W;
+                            int r1 = (y1ok ? yl + 1 : H - 1) * W;
+                            int c0 = x0ok ? xl : 0;
+                            int c1 = x1ok ? xl + 1 : W - 1;
+                            i00[e] = r0 + c0;
+                            i01[e] = r0 + c1;
+                            i10[e] = r1 + c0;
+                            i11[e] = r1 + c1;
+                            w00[e] = y0ok && x0ok ? m * hy * hx : 0f;
+                            w01[e] = y0ok && x1ok ? m * hy * lx : 0f;
+                            w10[e] = y1ok && x0ok ? m * ly * hx : 0f;
+                            w11[e] = y1ok && x1ok ? m * ly * lx : 0f;
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    private static final ThreadLocal<Table> TABLES = ThreadLocal.withInitial(Table::new);
+
+    /**
+     * Deformable im2col: {@code cols[c*KK + kk, bi*P + p] = m * bilinear(src[n0+bi, c], p0 + pn + dpn)}, with
+     * {@code m} the mask value (1 without a mask). Split by (image, offset group, block of channels).
+     */
+    static void im2col(DeformGeometry g, MemorySegment src, MemorySegment offset, MemorySegment mask,
+            MemorySegment cols, int n0, int b) {
+        final int C = (int) g.c();
+        final int KK = g.kh() * g.kw();
+        final int P = (int) g.outputPixels();
+        final long BP = (long) b * P;
+        final int gOff = g.offsetGroups();
+        final int cPerOff = C / gOff;
+        final int blocks = (cPerOff + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK;
+        final long plane = g.h() * g.w();
+        Parallel.forRange(b * gOff * blocks, grain((long) KK * P * Math.min(cPerOff, CHANNEL_BLOCK)), idx -> {
+            int blk = idx % blocks;
+            int og = (idx / blocks) % gOff;
+            int bi = idx / (blocks * gOff);
+            int n = n0 + bi;
+            Table t = TABLES.get().ensure(KK * P);
+            t.fill(g, offset, mask, n, og);
+            int[] i00 = t.i00, i01 = t.i01, i10 = t.i10, i11 = t.i11;
+            float[] w00 = t.w00, w01 = t.w01, w10 = t.w10, w11 = t.w11;
+            int cFrom = og * cPerOff + blk * CHANNEL_BLOCK;
+            int cTo = Math.min(cFrom + CHANNEL_BLOCK, (og + 1) * cPerOff);
+            for (int c = cFrom; c < cTo; c++) {
+                long xBase = ((long) n * C + c) * plane;
+                MemorySegment x = src.asSlice(xBase * 4, plane * 4);
+                for (int kk = 0; kk < KK; kk++) {
+                    long colBase = ((long) c * KK + kk) * BP + (long) bi * P;
+                    int e = kk * P;
+                    for (int p = 0; p < P; p++, e++) {
+                        float v = w00[e] * x.getAtIndex(F, i00[e]) + w01[e] * x.getAtIndex(F, i01[e])
+                                + w10[e] * x.getAtIndex(F, i10[e]) + w11[e] * x.getAtIndex(F, i11[e]);
+                        cols.setAtIndex(F, colBase + p, v);
                     }
                 }
             }
@@ -112,67 +176,43 @@ final class DeformKernels {
     /**
      * The adjoint of {@link #im2col} in the input: {@code dsrc[n0+bi, c]} = the column gradients of channel
      * {@code c} scattered through the same bilinear weights (times the mask). Overwrites the chunk's planes.
+     * Split by (image, offset group, block of channels): a channel's column rows only reach its own plane.
      */
     static void col2im(DeformGeometry g, MemorySegment dcols, MemorySegment offset, MemorySegment mask,
             MemorySegment dsrc, int n0, int b) {
         final int C = (int) g.c();
-        final int H = (int) g.h();
-        final int W = (int) g.w();
-        final int KH = g.kh();
-        final int KW = g.kw();
-        final int KK = KH * KW;
-        final int H2 = (int) g.h2();
-        final int W2 = (int) g.w2();
-        final int P = H2 * W2;
+        final int KK = g.kh() * g.kw();
+        final int P = (int) g.outputPixels();
         final long BP = (long) b * P;
         final int gOff = g.offsetGroups();
         final int cPerOff = C / gOff;
-        final int sh = g.sh(), sw = g.sw(), ph = g.ph(), pw = g.pw(), dh = g.dh(), dw = g.dw();
-        Parallel.forRange(b * C, grain((long) KK * P), idx -> {
-            int bi = idx / C;
-            int c = idx % C;
+        final int blocks = (cPerOff + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK;
+        final long plane = g.h() * g.w();
+        Parallel.forRange(b * gOff * blocks, grain((long) KK * P * Math.min(cPerOff, CHANNEL_BLOCK)), idx -> {
+            int blk = idx % blocks;
+            int og = (idx / blocks) % gOff;
+            int bi = idx / (blocks * gOff);
             int n = n0 + bi;
-            int og = c / cPerOff;
-            long xBase = ((long) n * C + c) * H * W;
-            dsrc.asSlice(xBase * 4, (long) H * W * 4).fill((byte) 0);
-            long offBase = ((long) n * gOff + og) * KK * 2 * P;
-            long maskBase = ((long) n * gOff + og) * KK * P;
-            for (int i = 0; i < KH; i++) {
-                for (int j = 0; j < KW; j++) {
-                    int kk = i * KW + j;
+            Table t = TABLES.get().ensure(KK * P);
+            t.fill(g, offset, mask, n, og);
+            int[] i00 = t.i00, i01 = t.i01, i10 = t.i10, i11 = t.i11;
+            float[] w00 = t.w00, w01 = t.w01, w10 = t.w10, w11 = t.w11;
+            int cFrom = og * cPerOff + blk * CHANNEL_BLOCK;
+            int cTo = Math.min(cFrom + CHANNEL_BLOCK, (og + 1) * cPerOff);
+            for (int c = cFrom; c < cTo; c++) {
+                long xBase = ((long) n * C + c) * plane;
+                MemorySegment dx = dsrc.asSlice(xBase * 4, plane * 4);
+                dx.fill((byte) 0);
+                for (int kk = 0; kk < KK; kk++) {
                     long colBase = ((long) c * KK + kk) * BP + (long) bi * P;
-                    long oyBase = offBase + 2L * kk * P;
-                    long oxBase = oyBase + P;
-                    long mBase = maskBase + (long) kk * P;
-                    for (int oy = 0; oy < H2; oy++) {
-                        int y0 = oy * sh - ph + i * dh;
-                        for (int ox = 0; ox < W2; ox++) {
-                            int p = oy * W2 + ox;
-                            float y = y0 + offset.getAtIndex(F, oyBase + p);
-                            float xx = (ox * sw - pw + j * dw) + offset.getAtIndex(F, oxBase + p);
-                            if (!(y > -1 && y < H && xx > -1 && xx < W)) {
-                                continue;
-                            }
-                            float grad = dcols.getAtIndex(F, colBase + p);
-                            if (mask != null) {
-                                grad *= mask.getAtIndex(F, mBase + p);
-                            }
-                            int yl = (int) Math.floor(y);
-                            int xl = (int) Math.floor(xx);
-                            float ly = y - yl;
-                            float lx = xx - xl;
-                            float hy = 1 - ly;
-                            float hx = 1 - lx;
-                            long at = xBase + (long) yl * W + xl;
-                            boolean y0ok = yl >= 0;
-                            boolean y1ok = yl + 1 < H;
-                            boolean x0ok = xl >= 0;
-                            boolean x1ok = xl + 1 < W;
-                            if (y0ok && x0ok) add(dsrc, at, hy * hx * grad);
-                            if (y0ok && x1ok) add(dsrc, at + 1, hy * lx * grad);
-                            if (y1ok && x0ok) add(dsrc, at + W, ly * hx * grad);
-                            if (y1ok && x1ok) add(dsrc, at + W + 1, ly * lx * grad);
-                        }
+                    int e = kk * P;
+                    for (int p = 0; p < P; p++, e++) {
+                        // weight 0 for a neighbour outside the input: adds 0 to a valid (clamped) element
+                        float grad = dcols.getAtIndex(F, colBase + p);
+                        add(dx, i00[e], w00[e] * grad);
+                        add(dx, i01[e], w01[e] * grad);
+                        add(dx, i10[e], w10[e] * grad);
+                        add(dx, i11[e], w11[e] * grad);
                     }
                 }
             }
@@ -206,7 +246,6 @@ final class DeformKernels {
         final int gOff = g.offsetGroups();
         final int cPerOff = C / gOff;
         final long plane = (long) H * W;
-        final long colStride = KK * BP;
         final int sh = g.sh(), sw = g.sw(), ph = g.ph(), pw = g.pw(), dh = g.dh(), dw = g.dw();
         Parallel.forRange(b * gOff * KK, grain((long) cPerOff * P), idx -> {
             int kk = idx % KK;
@@ -215,60 +254,118 @@ final class DeformKernels {
             int n = n0 + bi;
             int i = kk / KW;
             int j = kk % KW;
-            long xGroup = ((long) n * C + (long) og * cPerOff) * plane;
-            long colGroup = ((long) og * cPerOff * KK + kk) * BP + (long) bi * P;
             long oyBase = (((long) n * gOff + og) * KK + kk) * 2 * P;
             long oxBase = oyBase + P;
             long mBase = (((long) n * gOff + og) * KK + kk) * P;
+            CoordTable t = COORD_TABLES.get().ensure(P);
+            // Per output pixel: the four neighbours (clamped indices) and, per neighbour, its weight in the
+            // value, in dv/dy and in dv/dx (0 for a neighbour outside the input). Every channel of the offset
+            // group reuses them, and the channel loop then reads each column row front to back.
             for (int oy = 0; oy < H2; oy++) {
                 int y0 = oy * sh - ph + i * dh;
                 for (int ox = 0; ox < W2; ox++) {
                     int p = oy * W2 + ox;
+                    t.gy[p] = 0f;
+                    t.gx[p] = 0f;
+                    t.gm[p] = 0f;
                     float y = y0 + offset.getAtIndex(F, oyBase + p);
                     float xx = (ox * sw - pw + j * dw) + offset.getAtIndex(F, oxBase + p);
-                    float gy = 0f;
-                    float gx = 0f;
-                    float gm = 0f;
-                    if (y > -1 && y < H && xx > -1 && xx < W) {
-                        int yl = (int) Math.floor(y);
-                        int xl = (int) Math.floor(xx);
-                        float ly = y - yl;
-                        float lx = xx - xl;
-                        float hy = 1 - ly;
-                        float hx = 1 - lx;
-                        boolean y0ok = yl >= 0;
-                        boolean y1ok = yl + 1 < H;
-                        boolean x0ok = xl >= 0;
-                        boolean x1ok = xl + 1 < W;
-                        long at = xGroup + (long) yl * W + xl;
-                        long col = colGroup + p;
-                        for (int c = 0; c < cPerOff; c++, at += plane, col += colStride) {
-                            float dcol = dcols.getAtIndex(F, col);
-                            float v00 = y0ok && x0ok ? src.getAtIndex(F, at) : 0f;
-                            float v01 = y0ok && x1ok ? src.getAtIndex(F, at + 1) : 0f;
-                            float v10 = y1ok && x0ok ? src.getAtIndex(F, at + W) : 0f;
-                            float v11 = y1ok && x1ok ? src.getAtIndex(F, at + W + 1) : 0f;
-                            gy += dcol * (hx * (v10 - v00) + lx * (v11 - v01));
-                            gx += dcol * (hy * (v01 - v00) + ly * (v11 - v10));
-                            gm += dcol * (hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11);
+                    int q = 4 * p;
+                    if (!(y > -1 && y < H && xx > -1 && xx < W)) {
+                        for (int r = 0; r < 4; r++) {
+                            t.at[q + r] = 0;
+                            t.val[q + r] = 0f;
+                            t.dy[q + r] = 0f;
+                            t.dx[q + r] = 0f;
                         }
-                        if (mask != null) {
-                            float m = mask.getAtIndex(F, mBase + p);
-                            gy *= m;
-                            gx *= m;
-                        }
+                        continue;
                     }
-                    if (doffset != null) {
-                        doffset.setAtIndex(F, oyBase + p, gy);
-                        doffset.setAtIndex(F, oxBase + p, gx);
-                    }
-                    if (dmask != null) {
-                        dmask.setAtIndex(F, mBase + p, gm);
-                    }
+                    int yl = (int) Math.floor(y);
+                    int xl = (int) Math.floor(xx);
+                    float ly = y - yl;
+                    float lx = xx - xl;
+                    float hy = 1 - ly;
+                    float hx = 1 - lx;
+                    boolean y0ok = yl >= 0;
+                    boolean y1ok = yl + 1 < H;
+                    boolean x0ok = xl >= 0;
+                    boolean x1ok = xl + 1 < W;
+                    int r0 = (y0ok ? yl : 0) * W;
+                    int r1 = (y1ok ? yl + 1 : H - 1) * W;
+                    int c0 = x0ok ? xl : 0;
+                    int c1 = x1ok ? xl + 1 : W - 1;
+                    boolean ok00 = y0ok && x0ok, ok01 = y0ok && x1ok, ok10 = y1ok && x0ok, ok11 = y1ok && x1ok;
+                    t.at[q] = r0 + c0;
+                    t.at[q + 1] = r0 + c1;
+                    t.at[q + 2] = r1 + c0;
+                    t.at[q + 3] = r1 + c1;
+                    // v = hy*hx*v00 + hy*lx*v01 + ly*hx*v10 + ly*lx*v11
+                    t.val[q] = ok00 ? hy * hx : 0f;
+                    t.val[q + 1] = ok01 ? hy * lx : 0f;
+                    t.val[q + 2] = ok10 ? ly * hx : 0f;
+                    t.val[q + 3] = ok11 ? ly * lx : 0f;
+                    // dv/dy = hx*(v10 - v00) + lx*(v11 - v01)
+                    t.dy[q] = ok00 ? -hx : 0f;
+                    t.dy[q + 1] = ok01 ? -lx : 0f;
+                    t.dy[q + 2] = ok10 ? hx : 0f;
+                    t.dy[q + 3] = ok11 ? lx : 0f;
+                    // dv/dx = hy*(v01 - v00) + ly*(v11 - v10)
+                    t.dx[q] = ok00 ? -hy : 0f;
+                    t.dx[q + 1] = ok01 ? hy : 0f;
+                    t.dx[q + 2] = ok10 ? -ly : 0f;
+                    t.dx[q + 3] = ok11 ? ly : 0f;
+                }
+            }
+            int[] at = t.at;
+            float[] val = t.val, ddy = t.dy, ddx = t.dx, gy = t.gy, gx = t.gx, gm = t.gm;
+            for (int c = og * cPerOff; c < (og + 1) * cPerOff; c++) {
+                MemorySegment x = src.asSlice(((long) n * C + c) * plane * 4, plane * 4);
+                long col = ((long) c * KK + kk) * BP + (long) bi * P;
+                for (int p = 0; p < P; p++) {
+                    int q = 4 * p;
+                    float dcol = dcols.getAtIndex(F, col + p);
+                    float v00 = x.getAtIndex(F, at[q]);
+                    float v01 = x.getAtIndex(F, at[q + 1]);
+                    float v10 = x.getAtIndex(F, at[q + 2]);
+                    float v11 = x.getAtIndex(F, at[q + 3]);
+                    gy[p] += dcol * (ddy[q] * v00 + ddy[q + 1] * v01 + ddy[q + 2] * v10 + ddy[q + 3] * v11);
+                    gx[p] += dcol * (ddx[q] * v00 + ddx[q + 1] * v01 + ddx[q + 2] * v10 + ddx[q + 3] * v11);
+                    gm[p] += dcol * (val[q] * v00 + val[q + 1] * v01 + val[q + 2] * v10 + val[q + 3] * v11);
+                }
+            }
+            for (int p = 0; p < P; p++) {
+                float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
+                if (doffset != null) {
+                    doffset.setAtIndex(F, oyBase + p, m * gy[p]);
+                    doffset.setAtIndex(F, oxBase + p, m * gx[p]);
+                }
+                if (dmask != null) {
+                    dmask.setAtIndex(F, mBase + p, gm[p]);
                 }
             }
         });
     }
+
+    /** Per-thread tables of {@link #coordinates}: four taps per output pixel and three accumulators. */
+    private static final class CoordTable {
+        int[] at = new int[0];
+        float[] val = new float[0], dy = val, dx = val, gy = val, gx = val, gm = val;
+
+        CoordTable ensure(int pixels) {
+            if (gy.length < pixels) {
+                at = new int[4 * pixels];
+                val = new float[4 * pixels];
+                dy = new float[4 * pixels];
+                dx = new float[4 * pixels];
+                gy = new float[pixels];
+                gx = new float[pixels];
+                gm = new float[pixels];
+            }
+            return this;
+        }
+    }
+
+    private static final ThreadLocal<CoordTable> COORD_TABLES = ThreadLocal.withInitial(CoordTable::new);
 
     /** {@code dst[n0+bi, k, :] = out[k, bi*P : (bi+1)*P] (+ bias[k])}: the GEMM's output back to NCHW. */
     static void outputToNchw(DeformGeometry g, MemorySegment out, MemorySegment bias, MemorySegment dst, int n0, int b) {

@@ -70,9 +70,19 @@ public final class AffineSampler extends NativeResource {
         StnChecks.requireRank(where, "dst", dst, "N, C, H2, W2", 4);
         long[] s = src.dims();
         long[] d = dst.dims();
+        StnChecks.requireSizes(where, s[0], s[1], s[2], s[3], d[2], d[3]);
+        checkForward(where, s, new long[] {s[0], s[1], d[2], d[3]}, theta, src, dst);
         try (Scope tmp = Scope.open(where)) {
             create(tmp, where, s[0], s[1], s[2], s[3], d[2], d[3], options).forward(theta, src, dst);
         }
+    }
+
+    private static void checkForward(String name, long[] srcDims, long[] dstDims, Tensor theta, Tensor src, Tensor dst) {
+        StnChecks.require(name, "theta", theta, "N, 2, 3", AffineGrid.thetaDims(srcDims[0]), "");
+        StnChecks.require(name, "src", src, "N, C, H, W", srcDims, "");
+        StnChecks.require(name, "dst", dst, "N, C, H2, W2", dstDims, "");
+        StnChecks.requireDisjoint(name, "dst", dst, "theta", theta);
+        StnChecks.requireDisjoint(name, "dst", dst, "src", src);
     }
 
     public long[] thetaDims() {
@@ -106,12 +116,8 @@ public final class AffineSampler extends NativeResource {
     /** {@code dst = sample(src, affine_grid(theta))}; {@code dst} is overwritten. */
     public void forward(Tensor theta, Tensor src, Tensor dst) {
         ensureOpen();
-        StnChecks.require(name, "theta", theta, "N, 2, 3", thetaDims(), "");
-        // The sampler checks src and dst; check them here too so that nothing runs before every check passed.
-        StnChecks.require(name, "src", src, "N, C, H, W", srcDims(), "");
-        StnChecks.require(name, "dst", dst, "N, C, H2, W2", dstDims(), "");
-        StnChecks.requireDisjoint(name, "dst", dst, "theta", theta);
-        StnChecks.requireDisjoint(name, "dst", dst, "src", src);
+        // The sampler checks src and dst again; check everything here so that nothing runs before that.
+        checkForward(name, srcDims(), dstDims(), theta, src, dst);
         long[] g = grid.dims();
         AffineGrid.forwardKernel(theta.segment(), grid.segment(), (int) g[0], (int) g[1], (int) g[2],
                 options().alignCorners());

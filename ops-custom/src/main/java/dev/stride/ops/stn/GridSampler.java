@@ -106,31 +106,45 @@ public final class GridSampler extends NativeResource {
 
     /**
      * One-off {@code grid_sample}: creates a sampler for these shapes, runs it and frees it (allocates its
-     * workspace every call; create a {@link GridSampler} once to sample repeatedly).
+     * workspace every call; create a {@link GridSampler} once to sample repeatedly). Everything is checked
+     * before anything is allocated.
      */
     public static void sample(Tensor src, Tensor grid, Tensor dst, SamplerOptions options) {
-        long[] s = oneOffShapes("grid_sample", src, grid);
-        try (Scope tmp = Scope.open("grid_sample")) {
-            create(tmp, "grid_sample", s[0], s[1], s[2], s[3], s[4], s[5], options).forward(src, grid, dst);
+        String where = "grid_sample";
+        long[] s = oneOffShapes(where, src, grid);
+        checkForward(where, srcOf(s), dstOf(s), src, grid, dst);
+        try (Scope tmp = Scope.open(where)) {
+            create(tmp, where, s[0], s[1], s[2], s[3], s[4], s[5], options).forward(src, grid, dst);
         }
     }
 
     /** One-off backward of {@link #sample}; {@code diffSrc} or {@code diffGrid} may be null (not wanted). */
     public static void sampleBackward(Tensor src, Tensor grid, Tensor diffDst, Tensor diffSrc, Tensor diffGrid,
             SamplerOptions options) {
-        long[] s = oneOffShapes("grid_sample backward", src, grid);
-        try (Scope tmp = Scope.open("grid_sample")) {
-            create(tmp, "grid_sample backward", s[0], s[1], s[2], s[3], s[4], s[5], options)
-                    .backward(src, grid, diffDst, diffSrc, diffGrid);
+        String where = "grid_sample backward";
+        long[] s = oneOffShapes(where, src, grid);
+        checkBackward(where, srcOf(s), dstOf(s), src, grid, diffDst, diffSrc, diffGrid);
+        try (Scope tmp = Scope.open(where)) {
+            create(tmp, where, s[0], s[1], s[2], s[3], s[4], s[5], options).backward(src, grid, diffDst, diffSrc, diffGrid);
         }
     }
 
+    /** {@code N, C, H, W, H2, W2} from src and grid, validated as sizes. */
     private static long[] oneOffShapes(String where, Tensor src, Tensor grid) {
         StnChecks.requireRank(where, "src", src, "N, C, H, W", 4);
         StnChecks.requireRank(where, "grid", grid, "N, H2, W2, 2", 4);
         long[] s = src.dims();
         long[] g = grid.dims();
+        StnChecks.requireSizes(where, s[0], s[1], s[2], s[3], g[1], g[2]);
         return new long[] {s[0], s[1], s[2], s[3], g[1], g[2]};
+    }
+
+    private static long[] srcOf(long[] s) {
+        return new long[] {s[0], s[1], s[2], s[3]};
+    }
+
+    private static long[] dstOf(long[] s) {
+        return new long[] {s[0], s[1], s[4], s[5]};
     }
 
     /** {@code [N, C, H, W]} */
@@ -155,10 +169,7 @@ public final class GridSampler extends NativeResource {
     /** Samples {@code src} at the points of {@code grid} into {@code dst} (overwritten). */
     public void forward(Tensor src, Tensor grid, Tensor dst) {
         ensureOpen();
-        checkInputs(src, grid);
-        StnChecks.require(name, "dst", dst, "N, C, H2, W2", dstDims(), "");
-        StnChecks.requireDisjoint(name, "dst", dst, "src", src);
-        StnChecks.requireDisjoint(name, "dst", dst, "grid", grid);
+        checkForward(name, srcDims(), dstDims(), src, grid, dst);
         computeRecords(grid.segment(), false);
         gather(src.segment(), dst.segment());
     }
@@ -170,24 +181,7 @@ public final class GridSampler extends NativeResource {
      */
     public void backward(Tensor src, Tensor grid, Tensor diffDst, Tensor diffSrc, Tensor diffGrid) {
         ensureOpen();
-        checkInputs(src, grid);
-        StnChecks.require(name, "diffDst", diffDst, "N, C, H2, W2", dstDims(), "");
-        if (diffSrc == null && diffGrid == null) {
-            throw new IllegalArgumentException(name + ": backward with neither diffSrc nor diffGrid has nothing to compute");
-        }
-        if (diffSrc != null) {
-            StnChecks.require(name, "diffSrc", diffSrc, "N, C, H, W", srcDims(), "");
-        }
-        if (diffGrid != null) {
-            StnChecks.require(name, "diffGrid", diffGrid, "N, H2, W2, 2", gridDims(), "");
-        }
-        Tensor[] ins = {src, grid, diffDst};
-        String[] inNames = {"src", "grid", "diffDst"};
-        for (int i = 0; i < ins.length; i++) {
-            StnChecks.requireDisjoint(name, "diffSrc", diffSrc, inNames[i], ins[i]);
-            StnChecks.requireDisjoint(name, "diffGrid", diffGrid, inNames[i], ins[i]);
-        }
-        StnChecks.requireDisjoint(name, "diffSrc", diffSrc, "diffGrid", diffGrid);
+        checkBackward(name, srcDims(), dstDims(), src, grid, diffDst, diffSrc, diffGrid);
         computeRecords(grid.segment(), diffGrid != null);
         scatter(src.segment(), diffDst.segment(), diffSrc == null ? null : diffSrc.segment(),
                 diffGrid == null ? null : diffGrid.segment());
@@ -196,9 +190,40 @@ public final class GridSampler extends NativeResource {
         }
     }
 
-    private void checkInputs(Tensor src, Tensor grid) {
-        StnChecks.require(name, "src", src, "N, C, H, W", srcDims(), "");
-        StnChecks.require(name, "grid", grid, "N, H2, W2, 2", gridDims(), " (N from src " + Arrays.toString(src.dims()) + ")");
+    private static void checkInputs(String name, long[] srcDims, long[] dstDims, Tensor src, Tensor grid) {
+        StnChecks.require(name, "src", src, "N, C, H, W", srcDims, "");
+        StnChecks.require(name, "grid", grid, "N, H2, W2, 2", AffineGrid.gridDims(dstDims[0], dstDims[2], dstDims[3]),
+                " (N from src " + Arrays.toString(src.dims()) + ")");
+    }
+
+    static void checkForward(String name, long[] srcDims, long[] dstDims, Tensor src, Tensor grid, Tensor dst) {
+        checkInputs(name, srcDims, dstDims, src, grid);
+        StnChecks.require(name, "dst", dst, "N, C, H2, W2", dstDims, "");
+        StnChecks.requireDisjoint(name, "dst", dst, "src", src);
+        StnChecks.requireDisjoint(name, "dst", dst, "grid", grid);
+    }
+
+    static void checkBackward(String name, long[] srcDims, long[] dstDims, Tensor src, Tensor grid, Tensor diffDst,
+            Tensor diffSrc, Tensor diffGrid) {
+        checkInputs(name, srcDims, dstDims, src, grid);
+        StnChecks.require(name, "diffDst", diffDst, "N, C, H2, W2", dstDims, "");
+        if (diffSrc == null && diffGrid == null) {
+            throw new IllegalArgumentException(name + ": backward with neither diffSrc nor diffGrid has nothing to compute");
+        }
+        if (diffSrc != null) {
+            StnChecks.require(name, "diffSrc", diffSrc, "N, C, H, W", srcDims, "");
+        }
+        if (diffGrid != null) {
+            StnChecks.require(name, "diffGrid", diffGrid, "N, H2, W2, 2",
+                    AffineGrid.gridDims(dstDims[0], dstDims[2], dstDims[3]), "");
+        }
+        Tensor[] ins = {src, grid, diffDst};
+        String[] inNames = {"src", "grid", "diffDst"};
+        for (int i = 0; i < ins.length; i++) {
+            StnChecks.requireDisjoint(name, "diffSrc", diffSrc, inNames[i], ins[i]);
+            StnChecks.requireDisjoint(name, "diffGrid", diffGrid, inNames[i], ins[i]);
+        }
+        StnChecks.requireDisjoint(name, "diffSrc", diffSrc, "diffGrid", diffGrid);
     }
 
     /**

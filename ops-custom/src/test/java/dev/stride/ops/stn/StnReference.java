@@ -81,15 +81,20 @@ final class StnReference {
     /**
      * Smallest distance from any sample point's pixel coordinate to a pixel row/column, where bilinear
      * interpolation has a kink (the borders 0 and W-1 included, where the clamp has one). Finite differences
-     * are only meaningful when no perturbation crosses one.
+     * are only meaningful when no perturbation crosses one. A side of one pixel with align_corners maps every
+     * point to 0 whatever the grid says: no kink to avoid there.
      */
     static double kinkMargin(double[] grid, int h, int w, boolean align) {
         double m = Double.MAX_VALUE;
         for (int i = 0; i < grid.length; i += 2) {
             double ix = unnormalize(grid[i], w, align);
             double iy = unnormalize(grid[i + 1], h, align);
-            m = Math.min(m, Math.abs(ix - Math.rint(ix)));
-            m = Math.min(m, Math.abs(iy - Math.rint(iy)));
+            if (!(align && w == 1)) {
+                m = Math.min(m, Math.abs(ix - Math.rint(ix)));
+            }
+            if (!(align && h == 1)) {
+                m = Math.min(m, Math.abs(iy - Math.rint(iy)));
+            }
         }
         return m;
     }

@@ -67,6 +67,20 @@ class MainTest {
     }
 
     @Test
+    void summaryPrintsTheLayerTable() {
+        Run r = run("summary");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("conv1") && r.out().contains("32x28x28"), r.out());
+        assertTrue(r.out().contains("total: 3274634 parameters"), r.out());
+        for (String model : new String[] {"resnet", "densenet"}) {
+            Run m = run("summary", "--model", model, "--markdown");
+            assertEquals(0, m.code(), m.err());
+            assertTrue(m.out().startsWith("| layer | kind |"), m.out());
+        }
+        assertEquals(2, run("summary", "--model", "vgg").code());
+    }
+
+    @Test
     void badOptionsAreUsageErrors() {
         Run r = run("conv-check", "--images", "lots");
         assertEquals(2, r.code());

@@ -17,6 +17,10 @@ import java.util.Map;
  * rows were measured C, Java, C, Java back to back: this VM's host throttles it by 20-50% over minutes, and
  * a single quiet window says more about luck than about the code. The quietest window is printed beneath.
  *
+ * <p>The custom ops (issue 4) have a PyTorch twin instead of a C one ({@code bench/python/custom_ops.py}, its
+ * {@code torch_tuned_*} and {@code torch_stock_*} lines in the same file and format as the C twins'): they get
+ * a second table, Java against PyTorch at its best with the stock PyTorch figure beside it.
+ *
  * <p>Usage: {@code Report <c-results.txt> <jmh.json>...}; exits 1 when a target fails and
  * {@code STRIDE_BENCH_STRICT=1}.
  */
@@ -33,6 +37,47 @@ public final class Report {
     }
 
     private static final String B = "dev.stride.bench.";
+
+    /**
+     * One row of the custom-ops table (issue 4): the JMH benchmark, the PyTorch twin's case
+     * ({@code bench/python/custom_ops.py}, read as {@code torch_tuned_<case>} and {@code torch_stock_<case>}), or
+     * for {@link OpsKind#VS_CONV} the JMH benchmark of Stride's plain convolution; and the target.
+     */
+    private record OpsRow(String label, String jmh, String reference, OpsKind kind, double target) {}
+
+    private enum OpsKind {
+        /** Java throughput at least {@code target} x tuned PyTorch's; {@code target} 0: shown, not judged. */
+        VS_TORCH,
+        /** Java time at most {@code target} x the time of the reference JMH benchmark (Stride's plain conv). */
+        VS_CONV,
+        /** Java only (a reference for another row). */
+        JAVA_ONLY
+    }
+
+    private static final String OPS = B + "CustomOpsBench.";
+
+    private static List<OpsRow> opsRows() {
+        String conv = OPS + "convForwardBackward";
+        return List.of(
+                new OpsRow("deform conv v1 fwd 8x64x28x28 K=64 3x3", OPS + "deformV1Forward", "deform_v1_fwd",
+                        OpsKind.VS_TORCH, 0),
+                new OpsRow("deform conv v1 fwd+bwd", OPS + "deformV1ForwardBackward", "deform_v1_fwd_bwd",
+                        OpsKind.VS_TORCH, 20),
+                new OpsRow("deform conv v1 fwd+bwd vs Stride conv", OPS + "deformV1ForwardBackward", conv,
+                        OpsKind.VS_CONV, 2.5),
+                new OpsRow("deform conv v2 fwd 8x64x28x28 K=64 3x3", OPS + "deformV2Forward", "deform_v2_fwd",
+                        OpsKind.VS_TORCH, 0),
+                new OpsRow("deform conv v2 fwd+bwd", OPS + "deformV2ForwardBackward", "deform_v2_fwd_bwd",
+                        OpsKind.VS_TORCH, 20),
+                new OpsRow("deform conv v2 fwd+bwd vs Stride conv", OPS + "deformV2ForwardBackward", conv,
+                        OpsKind.VS_CONV, 2.5),
+                new OpsRow("plain conv fwd+bwd data+weights (Stride)", conv, null, OpsKind.JAVA_ONLY, 0),
+                new OpsRow("affine grid+sampler fwd 32x32x28x28", OPS + "stnForward", "stn_fwd", OpsKind.VS_TORCH, 2),
+                new OpsRow("affine grid+sampler fwd+bwd (src, theta)", OPS + "stnForwardBackward", "stn_fwd_bwd",
+                        OpsKind.VS_TORCH, 2),
+                new OpsRow("SE block fwd 32x64x28x28 r=16", OPS + "seForward", "se_fwd", OpsKind.VS_TORCH, 1.5),
+                new OpsRow("SE block fwd+bwd", OPS + "seForwardBackward", "se_fwd_bwd", OpsKind.VS_TORCH, 1.5));
+    }
 
     private static List<Pair> pairs() {
         double conv = Convolution.Geometry.of("conv", ConvFamilyBench.SRC, ConvFamilyBench.PARAMS).forwardFlops();
@@ -146,17 +191,105 @@ public final class Report {
         }
         // Twins with no row above (a C case added before its Java benchmark): shown, not judged.
         for (String twin : c.keySet()) {
+            if (twin.startsWith("torch_")) {
+                continue; // the PyTorch twins of the custom ops: their own table below
+            }
             if (pairs.stream().noneMatch(p -> p.twin().equals(twin))) {
                 rows.add(new String[] {twin, "no Java benchmark", us(min(c.get(twin))), "", "", "C only"});
             }
         }
-        print(rows);
-        System.out.println("Median = median over all 1-s windows of the per-call median in each window (JMH sample "
+        boolean opsMeasured = opsRows().stream().anyMatch(r -> java.containsKey(r.jmh()));
+        if (rows.size() > 1 || !opsMeasured) {
+            print(rows);
+            System.out.println("Median = median over all 1-s windows of the per-call median in each window (JMH sample "
                 + "mode / C twin timing every call), each row measured C, Java, C, Java back to back.");
-        notes.forEach(System.out::println);
+            notes.forEach(System.out::println);
+        }
+        if (opsMeasured) {
+            if (rows.size() > 1) {
+                System.out.println();
+            }
+            allPass &= opsTable(c, java);
+        }
         if (!allPass && "1".equals(System.getenv("STRIDE_BENCH_STRICT"))) {
             System.exit(1);
         }
+    }
+
+    /**
+     * The custom-ops table: Java against PyTorch/torchvision at its best (OpenBLAS, tuned malloc; measured
+     * PyTorch, Java, PyTorch, Java back to back), with the stock PyTorch run (one run) beside it, and the
+     * deformable convolution against Stride's own plain convolution. Returns whether every target passed.
+     */
+    private static boolean opsTable(Map<String, List<Double>> twins, Map<String, List<Double>> java) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"custom op", "Java median", "reference median", "PyTorch stock median",
+                "Java/reference throughput", "target", "result"});
+        List<String> notes = new ArrayList<>();
+        boolean allPass = true;
+        for (OpsRow r : opsRows()) {
+            List<Double> jw = java.get(r.jmh());
+            if (jw == null || jw.isEmpty()) {
+                continue; // not measured (a subset run, or the group was skipped)
+            }
+            double j = median(jw);
+            if (r.kind() == OpsKind.JAVA_ONLY) {
+                rows.add(new String[] {r.label(), us(j), "", "", "", "", "reference"});
+                continue;
+            }
+            if (r.kind() == OpsKind.VS_CONV) {
+                List<Double> cw = java.get(r.reference());
+                if (cw == null || cw.isEmpty()) {
+                    rows.add(new String[] {r.label(), us(j), "missing", "", "", "", "FAIL (no result)"});
+                    allPass = false;
+                    continue;
+                }
+                double conv = median(cw);
+                boolean pass = j <= r.target() * conv;
+                allPass &= pass;
+                rows.add(new String[] {r.label(), us(j), "Stride conv " + us(conv), "", String.format(Locale.ROOT,
+                        "%.3f (time %.2fx conv)", conv / j, j / conv), String.format(Locale.ROOT, "<= %.1fx conv time",
+                        r.target()), pass ? "PASS" : "FAIL"});
+                continue;
+            }
+            List<Double> tuned = twins.get("torch_tuned_" + r.reference());
+            List<Double> stock = twins.get("torch_stock_" + r.reference());
+            String stockCell = stock == null || stock.isEmpty() ? "missing"
+                    : String.format(Locale.ROOT, "%s (%.2fx)", us(median(stock)), median(stock) / j);
+            if (tuned == null || tuned.isEmpty()) {
+                rows.add(new String[] {r.label(), us(j), "missing", stockCell, "", "", "FAIL (no result)"});
+                allPass = false;
+                continue;
+            }
+            double t = median(tuned);
+            double ratio = t / j;
+            notes.add(String.format(Locale.ROOT, "%s: quietest 1-s window: Java %s, PyTorch tuned %s (ratio %.2f); "
+                    + "%d Java / %d PyTorch tuned windows", r.label(), us(min(jw)), us(min(tuned)),
+                    min(tuned) / min(jw), jw.size(), tuned.size()));
+            boolean judged = r.target() > 0;
+            boolean pass = !judged || ratio >= r.target();
+            allPass &= pass;
+            rows.add(new String[] {r.label(), us(j), "PyTorch " + us(t), stockCell,
+                    String.format(Locale.ROOT, "%.2f", ratio),
+                    judged ? String.format(Locale.ROOT, ">= %sx PyTorch", fmt(r.target())) : "(shown)",
+                    judged ? (pass ? "PASS" : "FAIL") : ""});
+        }
+        print(rows);
+        System.out.println("Reference = PyTorch " + torchNote() + " at its best (Debian libopenblas0-pthread, glibc malloc "
+                + "tuned: MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456), "
+                + "same shapes and threads, measured PyTorch, Java, PyTorch, Java back to back; PyTorch stock = one "
+                + "run with glibc's default malloc (in brackets: its time / Java's time). Median of all 1-s window "
+                + "medians.");
+        notes.forEach(System.out::println);
+        return allPass;
+    }
+
+    private static String torchNote() {
+        return "1.13/torchvision 0.14 (bench/python/custom_ops.py)";
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) ? String.valueOf((long) v) : String.valueOf(v);
     }
 
     private static String us(double v) {

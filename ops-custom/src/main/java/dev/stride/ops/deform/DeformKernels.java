@@ -1,5 +1,6 @@
 package dev.stride.ops.deform;
 
+import dev.stride.core.Dnnl;
 import dev.stride.ops.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -22,8 +23,9 @@ import java.util.Arrays;
  * {@code -1} and {@code H} read zero.
  *
  * <p>Work is split so that no two tasks write the same element: the gather and the scatter into
- * {@code dsrc} by (image, offset group, block of 16 channels) — a column row of channel {@code c} only
- * reaches plane {@code c}, and the channels of a block share one table of bilinear taps —, the coordinate
+ * {@code dsrc} by (image, offset group, block of channels, see {@link #channelBlock}) — a column row of
+ * channel {@code c} only reaches plane {@code c}, and the channels of a block share one table of bilinear
+ * taps —, the coordinate
  * gradients by (image, offset group, tap), the transposes by (image, filter).
  */
 final class DeformKernels {
@@ -36,8 +38,17 @@ final class DeformKernels {
         return (int) Math.max(1, 16384 / Math.max(1, workPerIndex));
     }
 
-    /** Channels that share one sampling table in {@link #im2col} and {@link #col2im}. */
-    private static final int CHANNEL_BLOCK = 16;
+    /**
+     * Channels that share one sampling table in {@link #im2col} and {@link #col2im}: as many as still leave
+     * about four tasks per thread over the chunk's (image, offset group) pairs, so the table is built as few
+     * times as the parallelism allows; a multiple of 4 (the channel unroll of the inner loops).
+     */
+    static int channelBlock(int cPerOff, int pairs) {
+        int tasksWanted = 4 * Math.max(1, Dnnl.threads());
+        int blocksWanted = Math.max(1, (tasksWanted + pairs - 1) / pairs);
+        int cb = (cPerOff + blocksWanted - 1) / blocksWanted;
+        return Math.max(4, (cb + 3) / 4 * 4);
+    }
 
     /**
      * The bilinear taps of every (kernel tap, output pixel) of one image and offset group: four plane indices
@@ -153,9 +164,10 @@ final class DeformKernels {
         final long BP = (long) b * P;
         final int gOff = g.offsetGroups();
         final int cPerOff = C / gOff;
-        final int blocks = (cPerOff + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK;
+        final int cb = channelBlock(cPerOff, b * gOff);
+        final int blocks = (cPerOff + cb - 1) / cb;
         final int plane = (int) (g.h() * g.w());
-        Parallel.forRange(b * gOff * blocks, grain((long) KK * P * Math.min(cPerOff, CHANNEL_BLOCK)), idx -> {
+        Parallel.forRange(b * gOff * blocks, grain((long) KK * P * Math.min(cPerOff, cb)), idx -> {
             int blk = idx % blocks;
             int og = (idx / blocks) % gOff;
             int bi = idx / (blocks * gOff);
@@ -165,8 +177,8 @@ final class DeformKernels {
             int[] i00 = t.i00, i01 = t.i01, i10 = t.i10, i11 = t.i11;
             float[] w00 = t.w00, w01 = t.w01, w10 = t.w10, w11 = t.w11;
             float[] x = t.plane, row = t.row;
-            int cFrom = og * cPerOff + blk * CHANNEL_BLOCK;
-            int cTo = Math.min(cFrom + CHANNEL_BLOCK, (og + 1) * cPerOff);
+            int cFrom = og * cPerOff + blk * cb;
+            int cTo = Math.min(cFrom + cb, (og + 1) * cPerOff);
             int c = cFrom;
             // four channels per pass over the table: its indices and weights are loaded once for four samples
             for (; c + 4 <= cTo; c += 4) {
@@ -217,9 +229,10 @@ final class DeformKernels {
         final long BP = (long) b * P;
         final int gOff = g.offsetGroups();
         final int cPerOff = C / gOff;
-        final int blocks = (cPerOff + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK;
+        final int cb = channelBlock(cPerOff, b * gOff);
+        final int blocks = (cPerOff + cb - 1) / cb;
         final int plane = (int) (g.h() * g.w());
-        Parallel.forRange(b * gOff * blocks, grain((long) KK * P * Math.min(cPerOff, CHANNEL_BLOCK)), idx -> {
+        Parallel.forRange(b * gOff * blocks, grain((long) KK * P * Math.min(cPerOff, cb)), idx -> {
             int blk = idx % blocks;
             int og = (idx / blocks) % gOff;
             int bi = idx / (blocks * gOff);
@@ -229,8 +242,8 @@ final class DeformKernels {
             int[] i00 = t.i00, i01 = t.i01, i10 = t.i10, i11 = t.i11;
             float[] w00 = t.w00, w01 = t.w01, w10 = t.w10, w11 = t.w11;
             float[] dx = t.plane, row = t.row;
-            int cFrom = og * cPerOff + blk * CHANNEL_BLOCK;
-            int cTo = Math.min(cFrom + CHANNEL_BLOCK, (og + 1) * cPerOff);
+            int cFrom = og * cPerOff + blk * cb;
+            int cTo = Math.min(cFrom + cb, (og + 1) * cPerOff);
             int c = cFrom;
             // four channels per pass over the table; planes accumulate on the heap, then one bulk copy out
             // (overwrites the chunk's planes). A weight is 0 for a neighbour outside the input: it adds 0 to a
@@ -438,10 +451,17 @@ final class DeformKernels {
             int k = idx % K;
             long from = k * BP + (long) bi * P;
             long to = ((long) (n0 + bi) * K + k) * P;
-            float add = bias == null ? 0f : bias.getAtIndex(F, k);
-            for (int p = 0; p < P; p++) {
-                dst.setAtIndex(F, to + p, out.getAtIndex(F, from + p) + add);
+            if (bias == null) {
+                MemorySegment.copy(out, from * 4, dst, to * 4, (long) P * 4);
+                return;
             }
+            float add = bias.getAtIndex(F, k);
+            float[] row = TABLES.get().ensure(0, 0, P).row;
+            MemorySegment.copy(out, F, from * 4, row, 0, P);
+            for (int p = 0; p < P; p++) {
+                row[p] += add;
+            }
+            MemorySegment.copy(row, 0, dst, F, to * 4, P);
         });
     }
 
@@ -455,13 +475,16 @@ final class DeformKernels {
         final long BP = (long) b * P;
         Parallel.forRange(K, grain((long) b * P), k -> {
             double sum = 0;
+            float[] row = dbias == null ? null : TABLES.get().ensure(0, 0, P).row;
             for (int bi = 0; bi < b; bi++) {
                 long from = ((long) (n0 + bi) * K + k) * P;
                 long to = k * BP + (long) bi * P;
-                for (int p = 0; p < P; p++) {
-                    float v = ddst.getAtIndex(F, from + p);
-                    out.setAtIndex(F, to + p, v);
-                    sum += v;
+                MemorySegment.copy(ddst, from * 4, out, to * 4, (long) P * 4);
+                if (row != null) {
+                    MemorySegment.copy(ddst, F, from * 4, row, 0, P);
+                    for (int p = 0; p < P; p++) {
+                        sum += row[p];
+                    }
                 }
             }
             if (dbias != null) {

@@ -26,7 +26,7 @@ import java.util.Arrays;
  * {@code dsrc} by (image, offset group, block of channels, see {@link #channelBlock}) — a column row of
  * channel {@code c} only reaches plane {@code c}, and the channels of a block share one table of bilinear
  * taps —, the coordinate
- * gradients by (image, offset group, tap), the transposes by (image, filter).
+ * gradients by (image, offset group, block of taps), the transposes by (image, filter).
  */
 final class DeformKernels {
     private DeformKernels() {}
@@ -314,113 +314,147 @@ final class DeformKernels {
         final int cPerOff = C / gOff;
         final long plane = (long) H * W;
         final int sh = g.sh(), sw = g.sw(), ph = g.ph(), pw = g.pw(), dh = g.dh(), dw = g.dw();
-        Parallel.forRange(b * gOff * KK, grain((long) cPerOff * P), idx -> {
-            int kk = idx % KK;
-            int og = (idx / KK) % gOff;
-            int bi = idx / (KK * gOff);
+        // Split by (image, offset group, block of taps): the taps of a block share each channel's plane copy,
+        // and a block is as large as the parallelism allows (the sums of a tap need every channel of its
+        // offset group, so channels cannot be split across tasks).
+        final int pairs = b * gOff;
+        final int blocksWanted = Math.max(1, (4 * Math.max(1, Dnnl.threads()) + pairs - 1) / pairs);
+        final int kb = (KK + Math.min(KK, blocksWanted) - 1) / Math.min(KK, blocksWanted);
+        final int kBlocks = (KK + kb - 1) / kb;
+        final int stride = (int) plane + 1; // each heap plane copy ends with one zero: the sentinel
+        Parallel.forRange(pairs * kBlocks, grain((long) cPerOff * P * kb), idx -> {
+            int kBlk = idx % kBlocks;
+            int og = (idx / kBlocks) % gOff;
+            int bi = idx / (kBlocks * gOff);
             int n = n0 + bi;
-            int i = kk / KW;
-            int j = kk % KW;
-            long oyBase = (((long) n * gOff + og) * KK + kk) * 2 * P;
-            long oxBase = oyBase + P;
-            long mBase = (((long) n * gOff + og) * KK + kk) * P;
-            final int stride = (int) plane + 1; // each heap plane copy ends with one zero: the sentinel
-            CoordTable t = COORD_TABLES.get().ensure(P, 4 * stride);
+            int kFrom = kBlk * kb;
+            int kTo = Math.min(kFrom + kb, KK);
+            long tapBase = ((long) n * gOff + og) * KK;
+            CoordTable t = COORD_TABLES.get().ensure(kb * P, 4 * stride, 4 * P);
             int[] a00 = t.a00, a01 = t.a01, a10 = t.a10, a11 = t.a11;
             float[] ly = t.ly, lx = t.lx, s00 = t.s00, s01 = t.s01, s10 = t.s10, s11 = t.s11;
-            // Per output pixel: the four neighbours' indices (the zero sentinel at index `plane` for a
+            // Per (tap, output pixel): the four neighbours' indices (the zero sentinel at index `plane` for a
             // neighbour outside the input, so it reads 0 as the zero padding demands) and the fractions.
-            for (int oy = 0; oy < H2; oy++) {
-                int y0 = oy * sh - ph + i * dh;
-                for (int ox = 0; ox < W2; ox++) {
-                    int p = oy * W2 + ox;
-                    float y = y0 + offset.getAtIndex(F, oyBase + p);
-                    float xx = (ox * sw - pw + j * dw) + offset.getAtIndex(F, oxBase + p);
-                    if (!(y > -1 && y < H && xx > -1 && xx < W)) {
-                        a00[p] = a01[p] = a10[p] = a11[p] = (int) plane;
-                        ly[p] = 0f;
-                        lx[p] = 0f;
-                        continue;
+            for (int kk = kFrom; kk < kTo; kk++) {
+                int i = kk / KW;
+                int j = kk % KW;
+                long oyBase = (tapBase + kk) * 2 * P;
+                long oxBase = oyBase + P;
+                int e = (kk - kFrom) * P;
+                for (int oy = 0; oy < H2; oy++) {
+                    int y0 = oy * sh - ph + i * dh;
+                    for (int ox = 0; ox < W2; ox++) {
+                        int p = oy * W2 + ox;
+                        int q = e + p;
+                        float y = y0 + offset.getAtIndex(F, oyBase + p);
+                        float xx = (ox * sw - pw + j * dw) + offset.getAtIndex(F, oxBase + p);
+                        if (!(y > -1 && y < H && xx > -1 && xx < W)) {
+                            a00[q] = a01[q] = a10[q] = a11[q] = (int) plane;
+                            ly[q] = 0f;
+                            lx[q] = 0f;
+                            continue;
+                        }
+                        int yl = (int) Math.floor(y);
+                        int xl = (int) Math.floor(xx);
+                        ly[q] = y - yl;
+                        lx[q] = xx - xl;
+                        boolean y0ok = yl >= 0;
+                        boolean y1ok = yl + 1 < H;
+                        boolean x0ok = xl >= 0;
+                        boolean x1ok = xl + 1 < W;
+                        int none = (int) plane;
+                        a00[q] = y0ok && x0ok ? yl * W + xl : none;
+                        a01[q] = y0ok && x1ok ? yl * W + xl + 1 : none;
+                        a10[q] = y1ok && x0ok ? (yl + 1) * W + xl : none;
+                        a11[q] = y1ok && x1ok ? (yl + 1) * W + xl + 1 : none;
                     }
-                    int yl = (int) Math.floor(y);
-                    int xl = (int) Math.floor(xx);
-                    ly[p] = y - yl;
-                    lx[p] = xx - xl;
-                    boolean y0ok = yl >= 0;
-                    boolean y1ok = yl + 1 < H;
-                    boolean x0ok = xl >= 0;
-                    boolean x1ok = xl + 1 < W;
-                    int none = (int) plane;
-                    a00[p] = y0ok && x0ok ? yl * W + xl : none;
-                    a01[p] = y0ok && x1ok ? yl * W + xl + 1 : none;
-                    a10[p] = y1ok && x0ok ? (yl + 1) * W + xl : none;
-                    a11[p] = y1ok && x1ok ? (yl + 1) * W + xl + 1 : none;
                 }
             }
-            // s_ab[p] = sum_c dcol[c, p] * v_ab[c, p]: the bilinear weights and their derivatives do not depend
-            // on the channel, so they are applied once per pixel after the channel sums.
-            Arrays.fill(s00, 0, P, 0f);
-            Arrays.fill(s01, 0, P, 0f);
-            Arrays.fill(s10, 0, P, 0f);
-            Arrays.fill(s11, 0, P, 0f);
+            // s_ab[kk, p] = sum_c dcol[c, kk, p] * v_ab[c, kk, p]: the bilinear weights and their derivatives do
+            // not depend on the channel, so they are applied once per pixel after the channel sums.
+            int used = (kTo - kFrom) * P;
+            Arrays.fill(s00, 0, used, 0f);
+            Arrays.fill(s01, 0, used, 0f);
+            Arrays.fill(s10, 0, used, 0f);
+            Arrays.fill(s11, 0, used, 0f);
             float[] x = t.plane, row = t.row;
             int cTo = (og + 1) * cPerOff;
             int c = og * cPerOff;
             for (; c + 4 <= cTo; c += 4) {
-                long col = ((long) c * KK + kk) * BP + (long) bi * P;
                 for (int r = 0; r < 4; r++) {
                     MemorySegment.copy(src, F, ((long) n * C + c + r) * plane * 4, x, r * stride, (int) plane);
                     x[r * stride + (int) plane] = 0f;
-                    MemorySegment.copy(dcols, F, (col + (long) r * KK * BP) * 4, row, r * P, P);
                 }
                 int o1 = stride, o2 = 2 * stride, o3 = 3 * stride;
-                for (int p = 0; p < P; p++) {
-                    int q0 = a00[p], q1 = a01[p], q2 = a10[p], q3 = a11[p];
-                    float d0 = row[p], d1 = row[P + p], d2 = row[2 * P + p], d3 = row[3 * P + p];
-                    s00[p] += d0 * x[q0] + d1 * x[o1 + q0] + d2 * x[o2 + q0] + d3 * x[o3 + q0];
-                    s01[p] += d0 * x[q1] + d1 * x[o1 + q1] + d2 * x[o2 + q1] + d3 * x[o3 + q1];
-                    s10[p] += d0 * x[q2] + d1 * x[o1 + q2] + d2 * x[o2 + q2] + d3 * x[o3 + q2];
-                    s11[p] += d0 * x[q3] + d1 * x[o1 + q3] + d2 * x[o2 + q3] + d3 * x[o3 + q3];
+                for (int kk = kFrom; kk < kTo; kk++) {
+                    long col = ((long) c * KK + kk) * BP + (long) bi * P;
+                    for (int r = 0; r < 4; r++) {
+                        MemorySegment.copy(dcols, F, (col + (long) r * KK * BP) * 4, row, r * P, P);
+                    }
+                    int e = (kk - kFrom) * P;
+                    for (int p = 0; p < P; p++) {
+                        int q = e + p;
+                        int q0 = a00[q], q1 = a01[q], q2 = a10[q], q3 = a11[q];
+                        float d0 = row[p], d1 = row[P + p], d2 = row[2 * P + p], d3 = row[3 * P + p];
+                        s00[q] += d0 * x[q0] + d1 * x[o1 + q0] + d2 * x[o2 + q0] + d3 * x[o3 + q0];
+                        s01[q] += d0 * x[q1] + d1 * x[o1 + q1] + d2 * x[o2 + q1] + d3 * x[o3 + q1];
+                        s10[q] += d0 * x[q2] + d1 * x[o1 + q2] + d2 * x[o2 + q2] + d3 * x[o3 + q2];
+                        s11[q] += d0 * x[q3] + d1 * x[o1 + q3] + d2 * x[o2 + q3] + d3 * x[o3 + q3];
+                    }
                 }
             }
             for (; c < cTo; c++) {
                 MemorySegment.copy(src, F, ((long) n * C + c) * plane * 4, x, 0, (int) plane);
                 x[(int) plane] = 0f;
-                MemorySegment.copy(dcols, F, (((long) c * KK + kk) * BP + (long) bi * P) * 4, row, 0, P);
-                for (int p = 0; p < P; p++) {
-                    float d = row[p];
-                    s00[p] += d * x[a00[p]];
-                    s01[p] += d * x[a01[p]];
-                    s10[p] += d * x[a10[p]];
-                    s11[p] += d * x[a11[p]];
+                for (int kk = kFrom; kk < kTo; kk++) {
+                    MemorySegment.copy(dcols, F, (((long) c * KK + kk) * BP + (long) bi * P) * 4, row, 0, P);
+                    int e = (kk - kFrom) * P;
+                    for (int p = 0; p < P; p++) {
+                        int q = e + p;
+                        float d = row[p];
+                        s00[q] += d * x[a00[q]];
+                        s01[q] += d * x[a01[q]];
+                        s10[q] += d * x[a10[q]];
+                        s11[q] += d * x[a11[q]];
+                    }
                 }
             }
-            for (int p = 0; p < P; p++) {
-                // v = hy*hx*v00 + hy*lx*v01 + ly*hx*v10 + ly*lx*v11;
-                // dv/dy = hx*(v10 - v00) + lx*(v11 - v01), dv/dx = hy*(v01 - v00) + ly*(v11 - v10)
-                float fy = ly[p], fx = lx[p], hy = 1 - fy, hx = 1 - fx;
-                float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
-                if (doffset != null) {
-                    doffset.setAtIndex(F, oyBase + p, m * (hx * (s10[p] - s00[p]) + fx * (s11[p] - s01[p])));
-                    doffset.setAtIndex(F, oxBase + p, m * (hy * (s01[p] - s00[p]) + fy * (s11[p] - s10[p])));
-                }
-                if (dmask != null) {
-                    dmask.setAtIndex(F, mBase + p, hy * (hx * s00[p] + fx * s01[p]) + fy * (hx * s10[p] + fx * s11[p]));
+            for (int kk = kFrom; kk < kTo; kk++) {
+                long oyBase = (tapBase + kk) * 2 * P;
+                long oxBase = oyBase + P;
+                long mBase = (tapBase + kk) * P;
+                int e = (kk - kFrom) * P;
+                for (int p = 0; p < P; p++) {
+                    // v = hy*hx*v00 + hy*lx*v01 + ly*hx*v10 + ly*lx*v11;
+                    // dv/dy = hx*(v10 - v00) + lx*(v11 - v01), dv/dx = hy*(v01 - v00) + ly*(v11 - v10)
+                    int q = e + p;
+                    float fy = ly[q], fx = lx[q], hy = 1 - fy, hx = 1 - fx;
+                    float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
+                    if (doffset != null) {
+                        doffset.setAtIndex(F, oyBase + p, m * (hx * (s10[q] - s00[q]) + fx * (s11[q] - s01[q])));
+                        doffset.setAtIndex(F, oxBase + p, m * (hy * (s01[q] - s00[q]) + fy * (s11[q] - s10[q])));
+                    }
+                    if (dmask != null) {
+                        dmask.setAtIndex(F, mBase + p, hy * (hx * s00[q] + fx * s01[q]) + fy * (hx * s10[q] + fx * s11[q]));
+                    }
                 }
             }
         });
     }
 
-    /** Per-thread tables of {@link #coordinates}: four neighbours and two fractions per pixel, four sums. */
+    /** Per-thread tables of {@link #coordinates}: four neighbours and two fractions per (tap, pixel), four sums. */
     private static final class CoordTable {
         int[] a00 = new int[0], a01 = a00, a10 = a00, a11 = a00;
         float[] ly = new float[0], lx = ly, s00 = ly, s01 = ly, s10 = ly, s11 = ly;
         /** Four input planes (each followed by a zero) and four column rows, copied in bulk. */
         float[] plane = new float[0], row = plane;
 
-        CoordTable ensure(int pixels, int planeSize) {
+        CoordTable ensure(int pixels, int planeSize, int rowSize) {
             if (plane.length < planeSize) {
                 plane = new float[planeSize];
+            }
+            if (row.length < rowSize) {
+                row = new float[rowSize];
             }
             if (a00.length < pixels) {
                 a00 = new int[pixels];
@@ -433,7 +467,6 @@ final class DeformKernels {
                 s01 = new float[pixels];
                 s10 = new float[pixels];
                 s11 = new float[pixels];
-                row = new float[4 * pixels];
             }
             return this;
         }

@@ -442,10 +442,165 @@ final class DeformKernels {
         });
     }
 
+    /**
+     * Whether {@link #backwardFused} applies: the chunk's (image, offset group) pairs alone give about four
+     * tasks per thread, so one task can own all channels and all taps of a pair.
+     */
+    static boolean fusable(DeformGeometry g, int b) {
+        return (long) b * g.offsetGroups() >= 4L * Math.max(1, Dnnl.threads());
+    }
+
+    /**
+     * {@link #col2im} and {@link #coordinates} in one pass over the column gradients (same results): each task
+     * owns one (image, offset group), builds one table of neighbours, bilinear weights and fractions, and per
+     * sample scatters into {@code dsrc} and sums {@code dcol * v} for the coordinate gradients, reading each
+     * neighbour index and column entry once for both. Only when {@link #fusable}.
+     */
+    static void backwardFused(DeformGeometry g, MemorySegment dcols, MemorySegment src, MemorySegment offset,
+            MemorySegment mask, MemorySegment dsrc, MemorySegment doffset, MemorySegment dmask, int n0, int b) {
+        final int C = (int) g.c();
+        final int H = (int) g.h();
+        final int W = (int) g.w();
+        final int KW = g.kw();
+        final int KK = g.kh() * KW;
+        final int H2 = (int) g.h2();
+        final int W2 = (int) g.w2();
+        final int P = H2 * W2;
+        final long BP = (long) b * P;
+        final int gOff = g.offsetGroups();
+        final int cPerOff = C / gOff;
+        final int plane = H * W;
+        final int stride = plane + 1; // every heap plane ends with one extra slot: a zero to read, a sink to add to
+        final int sh = g.sh(), sw = g.sw(), ph = g.ph(), pw = g.pw(), dh = g.dh(), dw = g.dw();
+        Parallel.forRange(b * gOff, grain((long) cPerOff * P * KK), idx -> {
+            int og = idx % gOff;
+            int bi = idx / gOff;
+            int n = n0 + bi;
+            long tapBase = ((long) n * gOff + og) * KK;
+            CoordTable t = COORD_TABLES.get().ensure(KK * P, 8 * stride, 4 * P);
+            int[] a00 = t.a00, a01 = t.a01, a10 = t.a10, a11 = t.a11;
+            float[] ly = t.ly, lx = t.lx, s00 = t.s00, s01 = t.s01, s10 = t.s10, s11 = t.s11;
+            float[] w00 = t.w00, w01 = t.w01, w10 = t.w10, w11 = t.w11;
+            for (int kk = 0; kk < KK; kk++) {
+                int i = kk / KW;
+                int j = kk % KW;
+                long oyBase = (tapBase + kk) * 2 * P;
+                long oxBase = oyBase + P;
+                long mBase = (tapBase + kk) * P;
+                int e = kk * P;
+                for (int oy = 0; oy < H2; oy++) {
+                    int y0 = oy * sh - ph + i * dh;
+                    for (int ox = 0; ox < W2; ox++) {
+                        int p = oy * W2 + ox;
+                        int q = e + p;
+                        float y = y0 + offset.getAtIndex(F, oyBase + p);
+                        float xx = (ox * sw - pw + j * dw) + offset.getAtIndex(F, oxBase + p);
+                        if (!(y > -1 && y < H && xx > -1 && xx < W)) {
+                            a00[q] = a01[q] = a10[q] = a11[q] = plane;
+                            ly[q] = lx[q] = 0f;
+                            w00[q] = w01[q] = w10[q] = w11[q] = 0f;
+                            continue;
+                        }
+                        float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
+                        int yl = (int) Math.floor(y);
+                        int xl = (int) Math.floor(xx);
+                        float fy = y - yl, fx = xx - xl, hy = 1 - fy, hx = 1 - fx;
+                        ly[q] = fy;
+                        lx[q] = fx;
+                        boolean y0ok = yl >= 0;
+                        boolean y1ok = yl + 1 < H;
+                        boolean x0ok = xl >= 0;
+                        boolean x1ok = xl + 1 < W;
+                        // a neighbour outside the input: index of the extra slot (reads 0, absorbs its share)
+                        a00[q] = y0ok && x0ok ? yl * W + xl : plane;
+                        a01[q] = y0ok && x1ok ? yl * W + xl + 1 : plane;
+                        a10[q] = y1ok && x0ok ? (yl + 1) * W + xl : plane;
+                        a11[q] = y1ok && x1ok ? (yl + 1) * W + xl + 1 : plane;
+                        w00[q] = m * hy * hx;
+                        w01[q] = m * hy * fx;
+                        w10[q] = m * fy * hx;
+                        w11[q] = m * fy * fx;
+                    }
+                }
+            }
+            Arrays.fill(s00, 0, KK * P, 0f);
+            Arrays.fill(s01, 0, KK * P, 0f);
+            Arrays.fill(s10, 0, KK * P, 0f);
+            Arrays.fill(s11, 0, KK * P, 0f);
+            float[] x = t.plane, row = t.row;
+            final int dxAt = 4 * stride; // the four dsrc accumulators follow the four input planes
+            int cTo = (og + 1) * cPerOff;
+            int c = og * cPerOff;
+            for (; c < cTo; c += 4) {
+                int nc = Math.min(4, cTo - c);
+                Arrays.fill(x, 0, 8 * stride, 0f);
+                for (int r = 0; r < nc; r++) {
+                    MemorySegment.copy(src, F, ((long) n * C + c + r) * plane * 4, x, r * stride, plane);
+                }
+                for (int kk = 0; kk < KK; kk++) {
+                    long col = ((long) c * KK + kk) * BP + (long) bi * P;
+                    for (int r = 0; r < 4; r++) {
+                        if (r < nc) {
+                            MemorySegment.copy(dcols, F, (col + (long) r * KK * BP) * 4, row, r * P, P);
+                        } else {
+                            Arrays.fill(row, r * P, (r + 1) * P, 0f); // a missing channel: zero gradient
+                        }
+                    }
+                    int e = kk * P;
+                    for (int p = 0; p < P; p++) {
+                        int q = e + p;
+                        int q0 = a00[q], q1 = a01[q], q2 = a10[q], q3 = a11[q];
+                        float v0 = w00[q], v1 = w01[q], v2 = w10[q], v3 = w11[q];
+                        float t0 = 0f, t1 = 0f, t2 = 0f, t3 = 0f;
+                        for (int r = 0, o = 0; r < 4; r++, o += stride) {
+                            float d = row[r * P + p];
+                            t0 += d * x[o + q0];
+                            t1 += d * x[o + q1];
+                            t2 += d * x[o + q2];
+                            t3 += d * x[o + q3];
+                            int od = dxAt + o;
+                            x[od + q0] += v0 * d;
+                            x[od + q1] += v1 * d;
+                            x[od + q2] += v2 * d;
+                            x[od + q3] += v3 * d;
+                        }
+                        s00[q] += t0;
+                        s01[q] += t1;
+                        s10[q] += t2;
+                        s11[q] += t3;
+                    }
+                }
+                for (int r = 0; r < nc; r++) {
+                    MemorySegment.copy(x, dxAt + r * stride, dsrc, F, ((long) n * C + c + r) * plane * 4, plane);
+                }
+            }
+            for (int kk = 0; kk < KK; kk++) {
+                long oyBase = (tapBase + kk) * 2 * P;
+                long oxBase = oyBase + P;
+                long mBase = (tapBase + kk) * P;
+                int e = kk * P;
+                for (int p = 0; p < P; p++) {
+                    int q = e + p;
+                    float fy = ly[q], fx = lx[q], hy = 1 - fy, hx = 1 - fx;
+                    float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
+                    if (doffset != null) {
+                        doffset.setAtIndex(F, oyBase + p, m * (hx * (s10[q] - s00[q]) + fx * (s11[q] - s01[q])));
+                        doffset.setAtIndex(F, oxBase + p, m * (hy * (s01[q] - s00[q]) + fy * (s11[q] - s10[q])));
+                    }
+                    if (dmask != null) {
+                        dmask.setAtIndex(F, mBase + p, hy * (hx * s00[q] + fx * s01[q]) + fy * (hx * s10[q] + fx * s11[q]));
+                    }
+                }
+            }
+        });
+    }
+
     /** Per-thread tables of {@link #coordinates}: four neighbours and two fractions per (tap, pixel), four sums. */
     private static final class CoordTable {
         int[] a00 = new int[0], a01 = a00, a10 = a00, a11 = a00;
         float[] ly = new float[0], lx = ly, s00 = ly, s01 = ly, s10 = ly, s11 = ly;
+        /** Bilinear weights (mask folded in) of {@link #backwardFused}. */
+        float[] w00 = ly, w01 = ly, w10 = ly, w11 = ly;
         /** Four input planes (each followed by a zero) and four column rows, copied in bulk. */
         float[] plane = new float[0], row = plane;
 
@@ -467,6 +622,10 @@ final class DeformKernels {
                 s01 = new float[pixels];
                 s10 = new float[pixels];
                 s11 = new float[pixels];
+                w00 = new float[pixels];
+                w01 = new float[pixels];
+                w10 = new float[pixels];
+                w11 = new float[pixels];
             }
             return this;
         }

@@ -307,11 +307,15 @@ public final class DeformConv2d extends NativeResource {
             if (throughColumns) {
                 pass.dCols().execute(stream, pass.dColsArgs());
                 stream.await();
-                if (dx != null) {
-                    DeformKernels.col2im(geometry, cols.segment(), off, m, dx, n0, b);
-                }
-                if (doff != null || dm != null) {
-                    DeformKernels.coordinates(geometry, cols.segment(), x, off, m, doff, dm, n0, b);
+                if (dx != null && (doff != null || dm != null) && DeformKernels.fusable(geometry, b)) {
+                    DeformKernels.backwardFused(geometry, cols.segment(), x, off, m, dx, doff, dm, n0, b);
+                } else {
+                    if (dx != null) {
+                        DeformKernels.col2im(geometry, cols.segment(), off, m, dx, n0, b);
+                    }
+                    if (doff != null || dm != null) {
+                        DeformKernels.coordinates(geometry, cols.segment(), x, off, m, doff, dm, n0, b);
+                    }
                 }
             }
         }

@@ -1,8 +1,10 @@
 package dev.stride.ops.deform;
 
+import dev.stride.core.Dnnl;
 import dev.stride.ops.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * The Java halves of deformable convolution: the bilinear-sampling "deformable im2col", its adjoint (a
@@ -21,9 +23,10 @@ import java.lang.foreign.ValueLayout;
  * {@code -1} and {@code H} read zero.
  *
  * <p>Work is split so that no two tasks write the same element: the gather and the scatter into
- * {@code dsrc} by (image, offset group, block of 16 channels) — a column row of channel {@code c} only
- * reaches plane {@code c}, and the channels of a block share one table of bilinear taps —, the coordinate
- * gradients by (image, offset group, tap), the transposes by (image, filter).
+ * {@code dsrc} by (image, offset group, block of channels, see {@link #channelBlock}) — a column row of
+ * channel {@code c} only reaches plane {@code c}, and the channels of a block share one table of bilinear
+ * taps —, the coordinate
+ * gradients by (image, offset group, block of taps), the transposes by (image, filter).
  */
 final class DeformKernels {
     private DeformKernels() {}
@@ -35,8 +38,17 @@ final class DeformKernels {
         return (int) Math.max(1, 16384 / Math.max(1, workPerIndex));
     }
 
-    /** Channels that share one sampling table in {@link #im2col} and {@link #col2im}. */
-    private static final int CHANNEL_BLOCK = 16;
+    /**
+     * Channels that share one sampling table in {@link #im2col} and {@link #col2im}: as many as still leave
+     * about four tasks per thread over the chunk's (image, offset group) pairs, so the table is built as few
+     * times as the parallelism allows; a multiple of 4 (the channel unroll of the inner loops).
+     */
+    static int channelBlock(int cPerOff, int pairs) {
+        int tasksWanted = 4 * Math.max(1, Dnnl.threads());
+        int blocksWanted = Math.max(1, (tasksWanted + pairs - 1) / pairs);
+        int cb = (cPerOff + blocksWanted - 1) / blocksWanted;
+        return Math.max(4, (cb + 3) / 4 * 4);
+    }
 
     /**
      * The bilinear taps of every (kernel tap, output pixel) of one image and offset group: four plane indices
@@ -48,8 +60,16 @@ final class DeformKernels {
     private static final class Table {
         int[] i00 = new int[0], i01 = i00, i10 = i00, i11 = i00;
         float[] w00 = new float[0], w01 = w00, w10 = w00, w11 = w00;
+        /** One input plane and one column row, copied in bulk so the inner loops touch only the Java heap. */
+        float[] plane = new float[0], row = plane;
 
-        Table ensure(int n) {
+        Table ensure(int n, int planeSize, int rowSize) {
+            if (plane.length < planeSize) {
+                plane = new float[planeSize];
+            }
+            if (row.length < rowSize) {
+                row = new float[rowSize];
+            }
             if (i00.length < n) {
                 i00 = new int[n];
                 i01 = new int[n];
@@ -144,30 +164,53 @@ final class DeformKernels {
         final long BP = (long) b * P;
         final int gOff = g.offsetGroups();
         final int cPerOff = C / gOff;
-        final int blocks = (cPerOff + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK;
-        final long plane = g.h() * g.w();
-        Parallel.forRange(b * gOff * blocks, grain((long) KK * P * Math.min(cPerOff, CHANNEL_BLOCK)), idx -> {
+        final int cb = channelBlock(cPerOff, b * gOff);
+        final int blocks = (cPerOff + cb - 1) / cb;
+        final int plane = (int) (g.h() * g.w());
+        Parallel.forRange(b * gOff * blocks, grain((long) KK * P * Math.min(cPerOff, cb)), idx -> {
             int blk = idx % blocks;
             int og = (idx / blocks) % gOff;
             int bi = idx / (blocks * gOff);
             int n = n0 + bi;
-            Table t = TABLES.get().ensure(KK * P);
+            Table t = TABLES.get().ensure(KK * P, 4 * plane, 4 * P);
             t.fill(g, offset, mask, n, og);
             int[] i00 = t.i00, i01 = t.i01, i10 = t.i10, i11 = t.i11;
             float[] w00 = t.w00, w01 = t.w01, w10 = t.w10, w11 = t.w11;
-            int cFrom = og * cPerOff + blk * CHANNEL_BLOCK;
-            int cTo = Math.min(cFrom + CHANNEL_BLOCK, (og + 1) * cPerOff);
-            for (int c = cFrom; c < cTo; c++) {
-                long xBase = ((long) n * C + c) * plane;
-                MemorySegment x = src.asSlice(xBase * 4, plane * 4);
+            float[] x = t.plane, row = t.row;
+            int cFrom = og * cPerOff + blk * cb;
+            int cTo = Math.min(cFrom + cb, (og + 1) * cPerOff);
+            int c = cFrom;
+            // four channels per pass over the table: its indices and weights are loaded once for four samples
+            for (; c + 4 <= cTo; c += 4) {
+                MemorySegment.copy(src, F, ((long) n * C + c) * plane * 4, x, 0, 4 * plane);
+                long r0 = ((long) c * KK) * BP + (long) bi * P;
                 for (int kk = 0; kk < KK; kk++) {
-                    long colBase = ((long) c * KK + kk) * BP + (long) bi * P;
                     int e = kk * P;
-                    for (int p = 0; p < P; p++, e++) {
-                        float v = w00[e] * x.getAtIndex(F, i00[e]) + w01[e] * x.getAtIndex(F, i01[e])
-                                + w10[e] * x.getAtIndex(F, i10[e]) + w11[e] * x.getAtIndex(F, i11[e]);
-                        cols.setAtIndex(F, colBase + p, v);
+                    for (int p = 0; p < P; p++) {
+                        int q = e + p;
+                        int a0 = i00[q], a1 = i01[q], a2 = i10[q], a3 = i11[q];
+                        float v0 = w00[q], v1 = w01[q], v2 = w10[q], v3 = w11[q];
+                        row[p] = v0 * x[a0] + v1 * x[a1] + v2 * x[a2] + v3 * x[a3];
+                        row[P + p] = v0 * x[plane + a0] + v1 * x[plane + a1] + v2 * x[plane + a2] + v3 * x[plane + a3];
+                        int o2 = 2 * plane;
+                        row[2 * P + p] = v0 * x[o2 + a0] + v1 * x[o2 + a1] + v2 * x[o2 + a2] + v3 * x[o2 + a3];
+                        int o3 = 3 * plane;
+                        row[3 * P + p] = v0 * x[o3 + a0] + v1 * x[o3 + a1] + v2 * x[o3 + a2] + v3 * x[o3 + a3];
                     }
+                    for (int r = 0; r < 4; r++) {
+                        MemorySegment.copy(row, r * P, cols, F, (r0 + ((long) r * KK + kk) * BP) * 4, P);
+                    }
+                }
+            }
+            for (; c < cTo; c++) {
+                MemorySegment.copy(src, F, ((long) n * C + c) * plane * 4, x, 0, plane);
+                for (int kk = 0; kk < KK; kk++) {
+                    int e = kk * P;
+                    for (int p = 0; p < P; p++) {
+                        int q = e + p;
+                        row[p] = w00[q] * x[i00[q]] + w01[q] * x[i01[q]] + w10[q] * x[i10[q]] + w11[q] * x[i11[q]];
+                    }
+                    MemorySegment.copy(row, 0, cols, F, (((long) c * KK + kk) * BP + (long) bi * P) * 4, P);
                 }
             }
         });
@@ -186,41 +229,65 @@ final class DeformKernels {
         final long BP = (long) b * P;
         final int gOff = g.offsetGroups();
         final int cPerOff = C / gOff;
-        final int blocks = (cPerOff + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK;
-        final long plane = g.h() * g.w();
-        Parallel.forRange(b * gOff * blocks, grain((long) KK * P * Math.min(cPerOff, CHANNEL_BLOCK)), idx -> {
+        final int cb = channelBlock(cPerOff, b * gOff);
+        final int blocks = (cPerOff + cb - 1) / cb;
+        final int plane = (int) (g.h() * g.w());
+        Parallel.forRange(b * gOff * blocks, grain((long) KK * P * Math.min(cPerOff, cb)), idx -> {
             int blk = idx % blocks;
             int og = (idx / blocks) % gOff;
             int bi = idx / (blocks * gOff);
             int n = n0 + bi;
-            Table t = TABLES.get().ensure(KK * P);
+            Table t = TABLES.get().ensure(KK * P, 4 * plane, 4 * P);
             t.fill(g, offset, mask, n, og);
             int[] i00 = t.i00, i01 = t.i01, i10 = t.i10, i11 = t.i11;
             float[] w00 = t.w00, w01 = t.w01, w10 = t.w10, w11 = t.w11;
-            int cFrom = og * cPerOff + blk * CHANNEL_BLOCK;
-            int cTo = Math.min(cFrom + CHANNEL_BLOCK, (og + 1) * cPerOff);
-            for (int c = cFrom; c < cTo; c++) {
-                long xBase = ((long) n * C + c) * plane;
-                MemorySegment dx = dsrc.asSlice(xBase * 4, plane * 4);
-                dx.fill((byte) 0);
+            float[] dx = t.plane, row = t.row;
+            int cFrom = og * cPerOff + blk * cb;
+            int cTo = Math.min(cFrom + cb, (og + 1) * cPerOff);
+            int c = cFrom;
+            // four channels per pass over the table; planes accumulate on the heap, then one bulk copy out
+            // (overwrites the chunk's planes). A weight is 0 for a neighbour outside the input: it adds 0 to a
+            // valid (clamped) element.
+            for (; c + 4 <= cTo; c += 4) {
+                Arrays.fill(dx, 0, 4 * plane, 0f);
+                long r0 = ((long) c * KK) * BP + (long) bi * P;
                 for (int kk = 0; kk < KK; kk++) {
-                    long colBase = ((long) c * KK + kk) * BP + (long) bi * P;
+                    for (int r = 0; r < 4; r++) {
+                        MemorySegment.copy(dcols, F, (r0 + ((long) r * KK + kk) * BP) * 4, row, r * P, P);
+                    }
                     int e = kk * P;
-                    for (int p = 0; p < P; p++, e++) {
-                        // weight 0 for a neighbour outside the input: adds 0 to a valid (clamped) element
-                        float grad = dcols.getAtIndex(F, colBase + p);
-                        add(dx, i00[e], w00[e] * grad);
-                        add(dx, i01[e], w01[e] * grad);
-                        add(dx, i10[e], w10[e] * grad);
-                        add(dx, i11[e], w11[e] * grad);
+                    for (int p = 0; p < P; p++) {
+                        int q = e + p;
+                        int a0 = i00[q], a1 = i01[q], a2 = i10[q], a3 = i11[q];
+                        float v0 = w00[q], v1 = w01[q], v2 = w10[q], v3 = w11[q];
+                        for (int r = 0, o = 0; r < 4; r++, o += plane) {
+                            float grad = row[r * P + p];
+                            dx[o + a0] += v0 * grad;
+                            dx[o + a1] += v1 * grad;
+                            dx[o + a2] += v2 * grad;
+                            dx[o + a3] += v3 * grad;
+                        }
                     }
                 }
+                MemorySegment.copy(dx, 0, dsrc, F, ((long) n * C + c) * plane * 4, 4 * plane);
+            }
+            for (; c < cTo; c++) {
+                Arrays.fill(dx, 0, plane, 0f);
+                for (int kk = 0; kk < KK; kk++) {
+                    MemorySegment.copy(dcols, F, (((long) c * KK + kk) * BP + (long) bi * P) * 4, row, 0, P);
+                    int e = kk * P;
+                    for (int p = 0; p < P; p++) {
+                        int q = e + p;
+                        float grad = row[p];
+                        dx[i00[q]] += w00[q] * grad;
+                        dx[i01[q]] += w01[q] * grad;
+                        dx[i10[q]] += w10[q] * grad;
+                        dx[i11[q]] += w11[q] * grad;
+                    }
+                }
+                MemorySegment.copy(dx, 0, dsrc, F, ((long) n * C + c) * plane * 4, plane);
             }
         });
-    }
-
-    private static void add(MemorySegment s, long i, float v) {
-        s.setAtIndex(F, i, s.getAtIndex(F, i) + v);
     }
 
     /**
@@ -247,119 +314,318 @@ final class DeformKernels {
         final int cPerOff = C / gOff;
         final long plane = (long) H * W;
         final int sh = g.sh(), sw = g.sw(), ph = g.ph(), pw = g.pw(), dh = g.dh(), dw = g.dw();
-        Parallel.forRange(b * gOff * KK, grain((long) cPerOff * P), idx -> {
-            int kk = idx % KK;
-            int og = (idx / KK) % gOff;
-            int bi = idx / (KK * gOff);
+        // Split by (image, offset group, block of taps): the taps of a block share each channel's plane copy,
+        // and a block is as large as the parallelism allows (the sums of a tap need every channel of its
+        // offset group, so channels cannot be split across tasks).
+        final int pairs = b * gOff;
+        final int blocksWanted = Math.max(1, (4 * Math.max(1, Dnnl.threads()) + pairs - 1) / pairs);
+        final int kb = (KK + Math.min(KK, blocksWanted) - 1) / Math.min(KK, blocksWanted);
+        final int kBlocks = (KK + kb - 1) / kb;
+        final int stride = (int) plane + 1; // each heap plane copy ends with one zero: the sentinel
+        Parallel.forRange(pairs * kBlocks, grain((long) cPerOff * P * kb), idx -> {
+            int kBlk = idx % kBlocks;
+            int og = (idx / kBlocks) % gOff;
+            int bi = idx / (kBlocks * gOff);
             int n = n0 + bi;
-            int i = kk / KW;
-            int j = kk % KW;
-            long oyBase = (((long) n * gOff + og) * KK + kk) * 2 * P;
-            long oxBase = oyBase + P;
-            long mBase = (((long) n * gOff + og) * KK + kk) * P;
-            CoordTable t = COORD_TABLES.get().ensure(P);
-            // Per output pixel: the four neighbours (clamped indices) and, per neighbour, its weight in the
-            // value, in dv/dy and in dv/dx (0 for a neighbour outside the input). Every channel of the offset
-            // group reuses them, and the channel loop then reads each column row front to back.
-            for (int oy = 0; oy < H2; oy++) {
-                int y0 = oy * sh - ph + i * dh;
-                for (int ox = 0; ox < W2; ox++) {
-                    int p = oy * W2 + ox;
-                    t.gy[p] = 0f;
-                    t.gx[p] = 0f;
-                    t.gm[p] = 0f;
-                    float y = y0 + offset.getAtIndex(F, oyBase + p);
-                    float xx = (ox * sw - pw + j * dw) + offset.getAtIndex(F, oxBase + p);
-                    int q = 4 * p;
-                    if (!(y > -1 && y < H && xx > -1 && xx < W)) {
-                        for (int r = 0; r < 4; r++) {
-                            t.at[q + r] = 0;
-                            t.val[q + r] = 0f;
-                            t.dy[q + r] = 0f;
-                            t.dx[q + r] = 0f;
+            int kFrom = kBlk * kb;
+            int kTo = Math.min(kFrom + kb, KK);
+            long tapBase = ((long) n * gOff + og) * KK;
+            CoordTable t = COORD_TABLES.get().ensure(kb * P, 4 * stride, 4 * P);
+            int[] a00 = t.a00, a01 = t.a01, a10 = t.a10, a11 = t.a11;
+            float[] ly = t.ly, lx = t.lx, s00 = t.s00, s01 = t.s01, s10 = t.s10, s11 = t.s11;
+            // Per (tap, output pixel): the four neighbours' indices (the zero sentinel at index `plane` for a
+            // neighbour outside the input, so it reads 0 as the zero padding demands) and the fractions.
+            for (int kk = kFrom; kk < kTo; kk++) {
+                int i = kk / KW;
+                int j = kk % KW;
+                long oyBase = (tapBase + kk) * 2 * P;
+                long oxBase = oyBase + P;
+                int e = (kk - kFrom) * P;
+                for (int oy = 0; oy < H2; oy++) {
+                    int y0 = oy * sh - ph + i * dh;
+                    for (int ox = 0; ox < W2; ox++) {
+                        int p = oy * W2 + ox;
+                        int q = e + p;
+                        float y = y0 + offset.getAtIndex(F, oyBase + p);
+                        float xx = (ox * sw - pw + j * dw) + offset.getAtIndex(F, oxBase + p);
+                        if (!(y > -1 && y < H && xx > -1 && xx < W)) {
+                            a00[q] = a01[q] = a10[q] = a11[q] = (int) plane;
+                            ly[q] = 0f;
+                            lx[q] = 0f;
+                            continue;
                         }
-                        continue;
+                        int yl = (int) Math.floor(y);
+                        int xl = (int) Math.floor(xx);
+                        ly[q] = y - yl;
+                        lx[q] = xx - xl;
+                        boolean y0ok = yl >= 0;
+                        boolean y1ok = yl + 1 < H;
+                        boolean x0ok = xl >= 0;
+                        boolean x1ok = xl + 1 < W;
+                        int none = (int) plane;
+                        a00[q] = y0ok && x0ok ? yl * W + xl : none;
+                        a01[q] = y0ok && x1ok ? yl * W + xl + 1 : none;
+                        a10[q] = y1ok && x0ok ? (yl + 1) * W + xl : none;
+                        a11[q] = y1ok && x1ok ? (yl + 1) * W + xl + 1 : none;
                     }
-                    int yl = (int) Math.floor(y);
-                    int xl = (int) Math.floor(xx);
-                    float ly = y - yl;
-                    float lx = xx - xl;
-                    float hy = 1 - ly;
-                    float hx = 1 - lx;
-                    boolean y0ok = yl >= 0;
-                    boolean y1ok = yl + 1 < H;
-                    boolean x0ok = xl >= 0;
-                    boolean x1ok = xl + 1 < W;
-                    int r0 = (y0ok ? yl : 0) * W;
-                    int r1 = (y1ok ? yl + 1 : H - 1) * W;
-                    int c0 = x0ok ? xl : 0;
-                    int c1 = x1ok ? xl + 1 : W - 1;
-                    boolean ok00 = y0ok && x0ok, ok01 = y0ok && x1ok, ok10 = y1ok && x0ok, ok11 = y1ok && x1ok;
-                    t.at[q] = r0 + c0;
-                    t.at[q + 1] = r0 + c1;
-                    t.at[q + 2] = r1 + c0;
-                    t.at[q + 3] = r1 + c1;
-                    // v = hy*hx*v00 + hy*lx*v01 + ly*hx*v10 + ly*lx*v11
-                    t.val[q] = ok00 ? hy * hx : 0f;
-                    t.val[q + 1] = ok01 ? hy * lx : 0f;
-                    t.val[q + 2] = ok10 ? ly * hx : 0f;
-                    t.val[q + 3] = ok11 ? ly * lx : 0f;
-                    // dv/dy = hx*(v10 - v00) + lx*(v11 - v01)
-                    t.dy[q] = ok00 ? -hx : 0f;
-                    t.dy[q + 1] = ok01 ? -lx : 0f;
-                    t.dy[q + 2] = ok10 ? hx : 0f;
-                    t.dy[q + 3] = ok11 ? lx : 0f;
-                    // dv/dx = hy*(v01 - v00) + ly*(v11 - v10)
-                    t.dx[q] = ok00 ? -hy : 0f;
-                    t.dx[q + 1] = ok01 ? hy : 0f;
-                    t.dx[q + 2] = ok10 ? -ly : 0f;
-                    t.dx[q + 3] = ok11 ? ly : 0f;
                 }
             }
-            int[] at = t.at;
-            float[] val = t.val, ddy = t.dy, ddx = t.dx, gy = t.gy, gx = t.gx, gm = t.gm;
-            for (int c = og * cPerOff; c < (og + 1) * cPerOff; c++) {
-                MemorySegment x = src.asSlice(((long) n * C + c) * plane * 4, plane * 4);
-                long col = ((long) c * KK + kk) * BP + (long) bi * P;
+            // s_ab[kk, p] = sum_c dcol[c, kk, p] * v_ab[c, kk, p]: the bilinear weights and their derivatives do
+            // not depend on the channel, so they are applied once per pixel after the channel sums.
+            int used = (kTo - kFrom) * P;
+            Arrays.fill(s00, 0, used, 0f);
+            Arrays.fill(s01, 0, used, 0f);
+            Arrays.fill(s10, 0, used, 0f);
+            Arrays.fill(s11, 0, used, 0f);
+            float[] x = t.plane, row = t.row;
+            int cTo = (og + 1) * cPerOff;
+            int c = og * cPerOff;
+            for (; c + 4 <= cTo; c += 4) {
+                for (int r = 0; r < 4; r++) {
+                    MemorySegment.copy(src, F, ((long) n * C + c + r) * plane * 4, x, r * stride, (int) plane);
+                    x[r * stride + (int) plane] = 0f;
+                }
+                int o1 = stride, o2 = 2 * stride, o3 = 3 * stride;
+                for (int kk = kFrom; kk < kTo; kk++) {
+                    long col = ((long) c * KK + kk) * BP + (long) bi * P;
+                    for (int r = 0; r < 4; r++) {
+                        MemorySegment.copy(dcols, F, (col + (long) r * KK * BP) * 4, row, r * P, P);
+                    }
+                    int e = (kk - kFrom) * P;
+                    for (int p = 0; p < P; p++) {
+                        int q = e + p;
+                        int q0 = a00[q], q1 = a01[q], q2 = a10[q], q3 = a11[q];
+                        float d0 = row[p], d1 = row[P + p], d2 = row[2 * P + p], d3 = row[3 * P + p];
+                        s00[q] += d0 * x[q0] + d1 * x[o1 + q0] + d2 * x[o2 + q0] + d3 * x[o3 + q0];
+                        s01[q] += d0 * x[q1] + d1 * x[o1 + q1] + d2 * x[o2 + q1] + d3 * x[o3 + q1];
+                        s10[q] += d0 * x[q2] + d1 * x[o1 + q2] + d2 * x[o2 + q2] + d3 * x[o3 + q2];
+                        s11[q] += d0 * x[q3] + d1 * x[o1 + q3] + d2 * x[o2 + q3] + d3 * x[o3 + q3];
+                    }
+                }
+            }
+            for (; c < cTo; c++) {
+                MemorySegment.copy(src, F, ((long) n * C + c) * plane * 4, x, 0, (int) plane);
+                x[(int) plane] = 0f;
+                for (int kk = kFrom; kk < kTo; kk++) {
+                    MemorySegment.copy(dcols, F, (((long) c * KK + kk) * BP + (long) bi * P) * 4, row, 0, P);
+                    int e = (kk - kFrom) * P;
+                    for (int p = 0; p < P; p++) {
+                        int q = e + p;
+                        float d = row[p];
+                        s00[q] += d * x[a00[q]];
+                        s01[q] += d * x[a01[q]];
+                        s10[q] += d * x[a10[q]];
+                        s11[q] += d * x[a11[q]];
+                    }
+                }
+            }
+            for (int kk = kFrom; kk < kTo; kk++) {
+                long oyBase = (tapBase + kk) * 2 * P;
+                long oxBase = oyBase + P;
+                long mBase = (tapBase + kk) * P;
+                int e = (kk - kFrom) * P;
                 for (int p = 0; p < P; p++) {
-                    int q = 4 * p;
-                    float dcol = dcols.getAtIndex(F, col + p);
-                    float v00 = x.getAtIndex(F, at[q]);
-                    float v01 = x.getAtIndex(F, at[q + 1]);
-                    float v10 = x.getAtIndex(F, at[q + 2]);
-                    float v11 = x.getAtIndex(F, at[q + 3]);
-                    gy[p] += dcol * (ddy[q] * v00 + ddy[q + 1] * v01 + ddy[q + 2] * v10 + ddy[q + 3] * v11);
-                    gx[p] += dcol * (ddx[q] * v00 + ddx[q + 1] * v01 + ddx[q + 2] * v10 + ddx[q + 3] * v11);
-                    gm[p] += dcol * (val[q] * v00 + val[q + 1] * v01 + val[q + 2] * v10 + val[q + 3] * v11);
-                }
-            }
-            for (int p = 0; p < P; p++) {
-                float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
-                if (doffset != null) {
-                    doffset.setAtIndex(F, oyBase + p, m * gy[p]);
-                    doffset.setAtIndex(F, oxBase + p, m * gx[p]);
-                }
-                if (dmask != null) {
-                    dmask.setAtIndex(F, mBase + p, gm[p]);
+                    // v = hy*hx*v00 + hy*lx*v01 + ly*hx*v10 + ly*lx*v11;
+                    // dv/dy = hx*(v10 - v00) + lx*(v11 - v01), dv/dx = hy*(v01 - v00) + ly*(v11 - v10)
+                    int q = e + p;
+                    float fy = ly[q], fx = lx[q], hy = 1 - fy, hx = 1 - fx;
+                    float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
+                    if (doffset != null) {
+                        doffset.setAtIndex(F, oyBase + p, m * (hx * (s10[q] - s00[q]) + fx * (s11[q] - s01[q])));
+                        doffset.setAtIndex(F, oxBase + p, m * (hy * (s01[q] - s00[q]) + fy * (s11[q] - s10[q])));
+                    }
+                    if (dmask != null) {
+                        dmask.setAtIndex(F, mBase + p, hy * (hx * s00[q] + fx * s01[q]) + fy * (hx * s10[q] + fx * s11[q]));
+                    }
                 }
             }
         });
     }
 
-    /** Per-thread tables of {@link #coordinates}: four taps per output pixel and three accumulators. */
-    private static final class CoordTable {
-        int[] at = new int[0];
-        float[] val = new float[0], dy = val, dx = val, gy = val, gx = val, gm = val;
+    /**
+     * Whether {@link #backwardFused} applies: the chunk's (image, offset group) pairs alone give about four
+     * tasks per thread, so one task can own all channels and all taps of a pair.
+     */
+    static boolean fusable(DeformGeometry g, int b) {
+        return (long) b * g.offsetGroups() >= 4L * Math.max(1, Dnnl.threads());
+    }
 
-        CoordTable ensure(int pixels) {
-            if (gy.length < pixels) {
-                at = new int[4 * pixels];
-                val = new float[4 * pixels];
-                dy = new float[4 * pixels];
-                dx = new float[4 * pixels];
-                gy = new float[pixels];
-                gx = new float[pixels];
-                gm = new float[pixels];
+    /**
+     * {@link #col2im} and {@link #coordinates} in one pass over the column gradients (same results): each task
+     * owns one (image, offset group), builds one table of neighbours, bilinear weights and fractions, and per
+     * sample scatters into {@code dsrc} and sums {@code dcol * v} for the coordinate gradients, reading each
+     * neighbour index and column entry once for both. Only when {@link #fusable}.
+     */
+    static void backwardFused(DeformGeometry g, MemorySegment dcols, MemorySegment src, MemorySegment offset,
+            MemorySegment mask, MemorySegment dsrc, MemorySegment doffset, MemorySegment dmask, int n0, int b) {
+        final int C = (int) g.c();
+        final int H = (int) g.h();
+        final int W = (int) g.w();
+        final int KW = g.kw();
+        final int KK = g.kh() * KW;
+        final int H2 = (int) g.h2();
+        final int W2 = (int) g.w2();
+        final int P = H2 * W2;
+        final long BP = (long) b * P;
+        final int gOff = g.offsetGroups();
+        final int cPerOff = C / gOff;
+        final int plane = H * W;
+        final int stride = plane + 1; // every heap plane ends with one extra slot: a zero to read, a sink to add to
+        final int sh = g.sh(), sw = g.sw(), ph = g.ph(), pw = g.pw(), dh = g.dh(), dw = g.dw();
+        Parallel.forRange(b * gOff, grain((long) cPerOff * P * KK), idx -> {
+            int og = idx % gOff;
+            int bi = idx / gOff;
+            int n = n0 + bi;
+            long tapBase = ((long) n * gOff + og) * KK;
+            CoordTable t = COORD_TABLES.get().ensure(KK * P, 8 * stride, 4 * P);
+            int[] a00 = t.a00, a01 = t.a01, a10 = t.a10, a11 = t.a11;
+            float[] ly = t.ly, lx = t.lx, s00 = t.s00, s01 = t.s01, s10 = t.s10, s11 = t.s11;
+            float[] w00 = t.w00, w01 = t.w01, w10 = t.w10, w11 = t.w11;
+            for (int kk = 0; kk < KK; kk++) {
+                int i = kk / KW;
+                int j = kk % KW;
+                long oyBase = (tapBase + kk) * 2 * P;
+                long oxBase = oyBase + P;
+                long mBase = (tapBase + kk) * P;
+                int e = kk * P;
+                for (int oy = 0; oy < H2; oy++) {
+                    int y0 = oy * sh - ph + i * dh;
+                    for (int ox = 0; ox < W2; ox++) {
+                        int p = oy * W2 + ox;
+                        int q = e + p;
+                        float y = y0 + offset.getAtIndex(F, oyBase + p);
+                        float xx = (ox * sw - pw + j * dw) + offset.getAtIndex(F, oxBase + p);
+                        if (!(y > -1 && y < H && xx > -1 && xx < W)) {
+                            a00[q] = a01[q] = a10[q] = a11[q] = plane;
+                            ly[q] = lx[q] = 0f;
+                            w00[q] = w01[q] = w10[q] = w11[q] = 0f;
+                            continue;
+                        }
+                        float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
+                        int yl = (int) Math.floor(y);
+                        int xl = (int) Math.floor(xx);
+                        float fy = y - yl, fx = xx - xl, hy = 1 - fy, hx = 1 - fx;
+                        ly[q] = fy;
+                        lx[q] = fx;
+                        boolean y0ok = yl >= 0;
+                        boolean y1ok = yl + 1 < H;
+                        boolean x0ok = xl >= 0;
+                        boolean x1ok = xl + 1 < W;
+                        // a neighbour outside the input: index of the extra slot (reads 0, absorbs its share)
+                        a00[q] = y0ok && x0ok ? yl * W + xl : plane;
+                        a01[q] = y0ok && x1ok ? yl * W + xl + 1 : plane;
+                        a10[q] = y1ok && x0ok ? (yl + 1) * W + xl : plane;
+                        a11[q] = y1ok && x1ok ? (yl + 1) * W + xl + 1 : plane;
+                        w00[q] = m * hy * hx;
+                        w01[q] = m * hy * fx;
+                        w10[q] = m * fy * hx;
+                        w11[q] = m * fy * fx;
+                    }
+                }
+            }
+            Arrays.fill(s00, 0, KK * P, 0f);
+            Arrays.fill(s01, 0, KK * P, 0f);
+            Arrays.fill(s10, 0, KK * P, 0f);
+            Arrays.fill(s11, 0, KK * P, 0f);
+            float[] x = t.plane, row = t.row;
+            final int dxAt = 4 * stride; // the four dsrc accumulators follow the four input planes
+            int cTo = (og + 1) * cPerOff;
+            int c = og * cPerOff;
+            for (; c < cTo; c += 4) {
+                int nc = Math.min(4, cTo - c);
+                Arrays.fill(x, 0, 8 * stride, 0f);
+                for (int r = 0; r < nc; r++) {
+                    MemorySegment.copy(src, F, ((long) n * C + c + r) * plane * 4, x, r * stride, plane);
+                }
+                for (int kk = 0; kk < KK; kk++) {
+                    long col = ((long) c * KK + kk) * BP + (long) bi * P;
+                    for (int r = 0; r < 4; r++) {
+                        if (r < nc) {
+                            MemorySegment.copy(dcols, F, (col + (long) r * KK * BP) * 4, row, r * P, P);
+                        } else {
+                            Arrays.fill(row, r * P, (r + 1) * P, 0f); // a missing channel: zero gradient
+                        }
+                    }
+                    int e = kk * P;
+                    for (int p = 0; p < P; p++) {
+                        int q = e + p;
+                        int q0 = a00[q], q1 = a01[q], q2 = a10[q], q3 = a11[q];
+                        float v0 = w00[q], v1 = w01[q], v2 = w10[q], v3 = w11[q];
+                        float t0 = 0f, t1 = 0f, t2 = 0f, t3 = 0f;
+                        for (int r = 0, o = 0; r < 4; r++, o += stride) {
+                            float d = row[r * P + p];
+                            t0 += d * x[o + q0];
+                            t1 += d * x[o + q1];
+                            t2 += d * x[o + q2];
+                            t3 += d * x[o + q3];
+                            int od = dxAt + o;
+                            x[od + q0] += v0 * d;
+                            x[od + q1] += v1 * d;
+                            x[od + q2] += v2 * d;
+                            x[od + q3] += v3 * d;
+                        }
+                        s00[q] += t0;
+                        s01[q] += t1;
+                        s10[q] += t2;
+                        s11[q] += t3;
+                    }
+                }
+                for (int r = 0; r < nc; r++) {
+                    MemorySegment.copy(x, dxAt + r * stride, dsrc, F, ((long) n * C + c + r) * plane * 4, plane);
+                }
+            }
+            for (int kk = 0; kk < KK; kk++) {
+                long oyBase = (tapBase + kk) * 2 * P;
+                long oxBase = oyBase + P;
+                long mBase = (tapBase + kk) * P;
+                int e = kk * P;
+                for (int p = 0; p < P; p++) {
+                    int q = e + p;
+                    float fy = ly[q], fx = lx[q], hy = 1 - fy, hx = 1 - fx;
+                    float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
+                    if (doffset != null) {
+                        doffset.setAtIndex(F, oyBase + p, m * (hx * (s10[q] - s00[q]) + fx * (s11[q] - s01[q])));
+                        doffset.setAtIndex(F, oxBase + p, m * (hy * (s01[q] - s00[q]) + fy * (s11[q] - s10[q])));
+                    }
+                    if (dmask != null) {
+                        dmask.setAtIndex(F, mBase + p, hy * (hx * s00[q] + fx * s01[q]) + fy * (hx * s10[q] + fx * s11[q]));
+                    }
+                }
+            }
+        });
+    }
+
+    /** Per-thread tables of {@link #coordinates}: four neighbours and two fractions per (tap, pixel), four sums. */
+    private static final class CoordTable {
+        int[] a00 = new int[0], a01 = a00, a10 = a00, a11 = a00;
+        float[] ly = new float[0], lx = ly, s00 = ly, s01 = ly, s10 = ly, s11 = ly;
+        /** Bilinear weights (mask folded in) of {@link #backwardFused}. */
+        float[] w00 = ly, w01 = ly, w10 = ly, w11 = ly;
+        /** Four input planes (each followed by a zero) and four column rows, copied in bulk. */
+        float[] plane = new float[0], row = plane;
+
+        CoordTable ensure(int pixels, int planeSize, int rowSize) {
+            if (plane.length < planeSize) {
+                plane = new float[planeSize];
+            }
+            if (row.length < rowSize) {
+                row = new float[rowSize];
+            }
+            if (a00.length < pixels) {
+                a00 = new int[pixels];
+                a01 = new int[pixels];
+                a10 = new int[pixels];
+                a11 = new int[pixels];
+                ly = new float[pixels];
+                lx = new float[pixels];
+                s00 = new float[pixels];
+                s01 = new float[pixels];
+                s10 = new float[pixels];
+                s11 = new float[pixels];
+                w00 = new float[pixels];
+                w01 = new float[pixels];
+                w10 = new float[pixels];
+                w11 = new float[pixels];
             }
             return this;
         }
@@ -377,10 +643,17 @@ final class DeformKernels {
             int k = idx % K;
             long from = k * BP + (long) bi * P;
             long to = ((long) (n0 + bi) * K + k) * P;
-            float add = bias == null ? 0f : bias.getAtIndex(F, k);
-            for (int p = 0; p < P; p++) {
-                dst.setAtIndex(F, to + p, out.getAtIndex(F, from + p) + add);
+            if (bias == null) {
+                MemorySegment.copy(out, from * 4, dst, to * 4, (long) P * 4);
+                return;
             }
+            float add = bias.getAtIndex(F, k);
+            float[] row = TABLES.get().ensure(0, 0, P).row;
+            MemorySegment.copy(out, F, from * 4, row, 0, P);
+            for (int p = 0; p < P; p++) {
+                row[p] += add;
+            }
+            MemorySegment.copy(row, 0, dst, F, to * 4, P);
         });
     }
 
@@ -394,13 +667,16 @@ final class DeformKernels {
         final long BP = (long) b * P;
         Parallel.forRange(K, grain((long) b * P), k -> {
             double sum = 0;
+            float[] row = dbias == null ? null : TABLES.get().ensure(0, 0, P).row;
             for (int bi = 0; bi < b; bi++) {
                 long from = ((long) (n0 + bi) * K + k) * P;
                 long to = k * BP + (long) bi * P;
-                for (int p = 0; p < P; p++) {
-                    float v = ddst.getAtIndex(F, from + p);
-                    out.setAtIndex(F, to + p, v);
-                    sum += v;
+                MemorySegment.copy(ddst, from * 4, out, to * 4, (long) P * 4);
+                if (row != null) {
+                    MemorySegment.copy(ddst, F, from * 4, row, 0, P);
+                    for (int p = 0; p < P; p++) {
+                        sum += row[p];
+                    }
                 }
             }
             if (dbias != null) {

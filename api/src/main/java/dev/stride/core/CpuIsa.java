@@ -41,13 +41,13 @@ public enum CpuIsa {
     }
 
     static CpuIsa fromValue(int v) {
-        CpuIsa best = DEFAULT;
+        // Aliases share a value (avx512_core_fp16 = avx10_1_512): the first, newer name wins.
         for (CpuIsa isa : values()) {
             if (isa.value() == v) {
                 return isa;
             }
         }
-        return best;
+        return DEFAULT;
     }
 
     /** Parses oneDNN's spelling ({@code avx2}, {@code AVX512_CORE}, ...). */

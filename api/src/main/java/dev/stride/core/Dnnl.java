@@ -3,9 +3,7 @@ package dev.stride.core;
 import dev.stride.bindings.dnnl.dnnl_h;
 import dev.stride.bindings.dnnl.dnnl_version_t;
 import dev.stride.nativelib.DnnlLibrary;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -147,14 +145,5 @@ public final class Dnnl {
         }
         DnnlLibrary.load();
         Omp.setThreads(threads);
-    }
-
-    /** Reads a native {@code int} out-parameter after a call: a small helper for the confined temp arenas. */
-    static int readInt(MemorySegment s) {
-        return s.get(ValueLayout.JAVA_INT, 0);
-    }
-
-    static Arena temp() {
-        return Arena.ofConfined();
     }
 }

@@ -12,7 +12,7 @@ import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.norm.BatchNorm;
 import dev.stride.norm.BatchNormFold;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

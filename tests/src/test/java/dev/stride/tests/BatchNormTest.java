@@ -16,7 +16,7 @@ import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.norm.BatchNorm;
 import dev.stride.norm.BatchNorm.Params;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;

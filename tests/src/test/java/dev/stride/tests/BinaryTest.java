@@ -14,7 +14,7 @@ import dev.stride.core.Tensor;
 import dev.stride.tensor.Binary;
 import dev.stride.tensor.Binary.Alg;
 import dev.stride.tensor.Steps;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.util.SplittableRandom;
 import java.util.function.DoubleBinaryOperator;
 import java.util.stream.Stream.Builder;

@@ -14,7 +14,7 @@ import dev.stride.core.Tensor;
 import dev.stride.tensor.Concat;
 import dev.stride.tensor.Layouts;
 import dev.stride.tensor.Steps;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

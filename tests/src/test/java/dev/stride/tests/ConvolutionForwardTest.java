@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stride.conv.Convolution;
+import dev.stride.testing.Check;
 import dev.stride.conv.Convolution.Params;
 import dev.stride.conv.ConvolutionReference;
 import dev.stride.core.ExecArgs;
@@ -46,28 +47,14 @@ class ConvolutionForwardTest {
         return b.build();
     }
 
-    private static float[] random(SplittableRandom r, long n) {
-        float[] v = new float[(int) n];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (r.nextDouble() * 2 - 1);
-        }
-        return v;
-    }
-
-    private static long count(long[] dims) {
-        long n = 1;
-        for (long d : dims) n *= d;
-        return n;
-    }
-
     @ParameterizedTest(name = "{0}")
     @MethodSource("shapes")
     void matchesNaiveReference(String label, long[] srcDims, Params p) {
         SplittableRandom r = new SplittableRandom(label.hashCode());
         Convolution.Geometry g = Convolution.Geometry.of(label, srcDims, p);
-        float[] src = random(r, count(g.src()));
-        float[] w = random(r, count(g.weights()));
-        float[] bias = g.bias() == null ? null : random(r, g.bias()[0]);
+        float[] src = Check.random(r, Check.count(g.src()));
+        float[] w = Check.random(r, Check.count(g.weights()));
+        float[] bias = g.bias() == null ? null : Check.random(r, g.bias()[0]);
         float[] want = ConvolutionReference.forward(g, src, w, bias);
         try (Scope scope = Scope.leakChecked(label); Stream s = Stream.create(scope);
                 Convolution.Forward conv = Convolution.Forward.create(scope, "conv", srcDims, p);
@@ -85,9 +72,9 @@ class ConvolutionForwardTest {
         Params p = Params.of(32, 3).padding(1);
         Convolution.Geometry g = Convolution.Geometry.of("c", dims, p);
         SplittableRandom r = new SplittableRandom(7);
-        float[] src = random(r, count(dims));
-        float[] w = random(r, count(g.weights()));
-        float[] bias = random(r, 32);
+        float[] src = Check.random(r, Check.count(dims));
+        float[] w = Check.random(r, Check.count(g.weights()));
+        float[] bias = Check.random(r, 32);
         try (Scope scope = Scope.leakChecked("blocked"); Stream s = Stream.create(scope);
                 Convolution.Forward conv = Convolution.Forward.create(scope, "conv", dims, p)) {
             Tensor x = Tensor.of(scope, "x", src, dims).reorder(scope, conv.srcDesc(), s);
@@ -109,9 +96,9 @@ class ConvolutionForwardTest {
         Params p = Params.of(8, 3).padding(1);
         Convolution.Geometry g = Convolution.Geometry.of("c", dims, p);
         SplittableRandom r = new SplittableRandom(3);
-        float[] src = random(r, count(dims));
-        float[] w = random(r, count(g.weights()));
-        float[] bias = random(r, 8);
+        float[] src = Check.random(r, Check.count(dims));
+        float[] w = Check.random(r, Check.count(g.weights()));
+        float[] bias = Check.random(r, 8);
         float[] want = ConvolutionReference.forward(g, src, w, bias);
         for (int i = 0; i < want.length; i++) want[i] = Math.max(0, want[i]);
         try (Scope scope = Scope.leakChecked("relu"); Stream s = Stream.create(scope);
@@ -139,10 +126,10 @@ class ConvolutionForwardTest {
         Params p = Params.of(16, 3).padding(1);
         Convolution.Geometry g = Convolution.Geometry.of("c", dims, p);
         SplittableRandom r = new SplittableRandom(17);
-        float[] src = random(r, count(dims));
-        float[] w = random(r, count(g.weights()));
-        float[] bias = random(r, 16);
-        float[] shortcut = random(r, count(g.dst()));
+        float[] src = Check.random(r, Check.count(dims));
+        float[] w = Check.random(r, Check.count(g.weights()));
+        float[] bias = Check.random(r, 16);
+        float[] shortcut = Check.random(r, Check.count(g.dst()));
         float[] want = ConvolutionReference.forward(g, src, w, bias);
         for (int i = 0; i < want.length; i++) {
             want[i] += scale * shortcut[i];
@@ -168,9 +155,9 @@ class ConvolutionForwardTest {
         Params p = Params.of(16, 3).padding(1).bias(false);
         Convolution.Geometry g = Convolution.Geometry.of("c", dims, p);
         SplittableRandom r = new SplittableRandom(19);
-        float[] src = random(r, count(dims));
-        float[] w = random(r, count(g.weights()));
-        float[] shortcut = random(r, count(g.dst()));
+        float[] src = Check.random(r, Check.count(dims));
+        float[] w = Check.random(r, Check.count(g.weights()));
+        float[] shortcut = Check.random(r, Check.count(g.dst()));
         float[] conv1 = ConvolutionReference.forward(g, src, w, null);
         float[] want = new float[conv1.length];
         for (int i = 0; i < want.length; i++) want[i] = shortcut[i] + 2 * conv1[i];

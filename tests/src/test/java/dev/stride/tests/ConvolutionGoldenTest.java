@@ -10,7 +10,7 @@ import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.io.Npy;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

@@ -10,7 +10,7 @@ import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.linear.InnerProduct;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;

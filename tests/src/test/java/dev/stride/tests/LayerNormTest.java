@@ -9,7 +9,7 @@ import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.norm.LayerNorm;
 import dev.stride.norm.LayerNorm.Params;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.Function;

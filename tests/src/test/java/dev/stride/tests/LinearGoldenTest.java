@@ -13,7 +13,7 @@ import dev.stride.io.Npy;
 import dev.stride.linear.InnerProduct;
 import dev.stride.softmax.Softmax;
 import dev.stride.softmax.SoftmaxCrossEntropy;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -10,7 +10,7 @@ import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.tensor.MatMul;
 import dev.stride.tensor.MatMul.Spec;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

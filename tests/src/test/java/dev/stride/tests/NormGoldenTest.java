@@ -10,7 +10,7 @@ import dev.stride.core.Tensor;
 import dev.stride.io.Npy;
 import dev.stride.norm.BatchNorm;
 import dev.stride.norm.LayerNorm;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 

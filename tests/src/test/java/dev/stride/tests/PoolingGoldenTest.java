@@ -7,7 +7,7 @@ import dev.stride.core.Scope;
 import dev.stride.io.Npy;
 import dev.stride.pool.Pooling;
 import dev.stride.pool.Pooling.Params;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

@@ -15,7 +15,7 @@ import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.pool.Pooling;
 import dev.stride.pool.Pooling.Params;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import dev.stride.tests.support.PoolingReference;
 import java.util.Arrays;
 import java.util.SplittableRandom;

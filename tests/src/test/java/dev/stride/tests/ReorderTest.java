@@ -15,7 +15,7 @@ import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.tensor.Layouts;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;

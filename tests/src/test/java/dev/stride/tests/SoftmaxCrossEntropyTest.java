@@ -8,7 +8,7 @@ import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.softmax.SoftmaxCrossEntropy;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -8,7 +8,7 @@ import dev.stride.tensor.Binary;
 import dev.stride.tensor.Concat;
 import dev.stride.tensor.MatMul;
 import dev.stride.tensor.Steps;
-import dev.stride.tests.support.Check;
+import dev.stride.testing.Check;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,6 +1,6 @@
 package dev.stride.ops.deform;
 
-import static dev.stride.ops.deform.DeformReference.close;
+import static dev.stride.testing.Check.close;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import dev.stride.core.Scope;

@@ -1,15 +1,16 @@
 package dev.stride.ops.deform;
 
-import static dev.stride.ops.deform.DeformReference.close;
-import static dev.stride.ops.deform.DeformReference.count;
-import static dev.stride.ops.deform.DeformReference.gradient;
-import static dev.stride.ops.deform.DeformReference.toDouble;
-import static dev.stride.ops.deform.DeformReference.toFloat;
+import static dev.stride.testing.Check.close;
+import static dev.stride.testing.Check.count;
+
+import static dev.stride.testing.Check.toDouble;
+import static dev.stride.testing.Check.toFloat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stride.conv.Convolution;
+import dev.stride.testing.Check;
 import dev.stride.core.NativeResource;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
@@ -116,14 +117,14 @@ class DeformConvTest {
         double h = 1e-3;
         double atol = 2e-4;
         double rtol = 1e-3;
-        gradient("x", g.src(), v -> DeformReference.forward(g, v, off, m, w, b), x, dy, out.dx(), h, atol, rtol);
-        gradient("offset", g.offset(), v -> DeformReference.forward(g, x, v, m, w, b), off, dy, out.doff(), h, atol, rtol);
+        Check.gradient("x", g.src(), v -> DeformReference.forward(g, v, off, m, w, b), x, dy, out.dx(), h, atol, rtol, DeformReference.MAX_PROBES);
+        Check.gradient("offset", g.offset(), v -> DeformReference.forward(g, x, v, m, w, b), off, dy, out.doff(), h, atol, rtol, DeformReference.MAX_PROBES);
         if (m != null) {
-            gradient("mask", g.mask(), v -> DeformReference.forward(g, x, off, v, w, b), m, dy, out.dmask(), h, atol, rtol);
+            Check.gradient("mask", g.mask(), v -> DeformReference.forward(g, x, off, v, w, b), m, dy, out.dmask(), h, atol, rtol, DeformReference.MAX_PROBES);
         }
-        gradient("weights", g.weights(), v -> DeformReference.forward(g, x, off, m, v, b), w, dy, out.dw(), h, atol, rtol);
+        Check.gradient("weights", g.weights(), v -> DeformReference.forward(g, x, off, m, v, b), w, dy, out.dw(), h, atol, rtol, DeformReference.MAX_PROBES);
         if (b != null) {
-            gradient("bias", g.biasDims(), v -> DeformReference.forward(g, x, off, m, w, v), b, dy, out.db(), h, atol, rtol);
+            Check.gradient("bias", g.biasDims(), v -> DeformReference.forward(g, x, off, m, w, v), b, dy, out.db(), h, atol, rtol, DeformReference.MAX_PROBES);
         }
     }
 

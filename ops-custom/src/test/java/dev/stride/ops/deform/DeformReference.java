@@ -1,8 +1,6 @@
 package dev.stride.ops.deform;
 
-import java.util.Arrays;
 import java.util.SplittableRandom;
-import java.util.function.Function;
 
 /**
  * Naive double-precision deformable convolution written from the formula (torchvision's conventions), plus
@@ -92,88 +90,13 @@ final class DeformReference {
         return v;
     }
 
-    static long count(long... dims) {
-        long n = 1;
-        for (long d : dims) {
-            n *= d;
-        }
-        return n;
-    }
 
-    static double[] toDouble(float[] v) {
-        double[] d = new double[v.length];
-        for (int i = 0; i < v.length; i++) {
-            d[i] = v[i];
-        }
-        return d;
-    }
 
-    static float[] toFloat(double[] v) {
-        float[] f = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            f[i] = (float) v[i];
-        }
-        return f;
-    }
 
-    static String index(long[] shape, long i) {
-        long[] idx = new long[shape.length];
-        for (int d = shape.length - 1; d >= 0; d--) {
-            idx[d] = i % shape[d];
-            i /= shape[d];
-        }
-        return Arrays.toString(idx);
-    }
 
-    /** Fails naming the first element where {@code |want - got| > atol + rtol * |want|}. */
-    static void close(String what, long[] shape, float[] want, float[] got, double atol, double rtol) {
-        if (want.length != got.length) {
-            throw new AssertionError(what + ": expected " + want.length + " values, got " + got.length);
-        }
-        for (int i = 0; i < want.length; i++) {
-            double err = Math.abs((double) want[i] - got[i]);
-            if (!(err <= atol + rtol * Math.abs(want[i]))) {
-                throw new AssertionError(what + ": element " + index(shape, i) + " expected " + want[i] + " got "
-                        + got[i] + " (|diff| " + err + " > atol " + atol + " + rtol " + rtol + " * |expected|)");
-            }
-        }
-    }
-
-    /**
-     * Central differences of {@code L(x) = sum(dy * f(x))} (double-precision reference) against the analytic
-     * gradient; a failure names the gradient, the input index, numeric and analytic values. Large inputs are
-     * probed at up to {@link #MAX_PROBES} indices spread evenly over the tensor (every element otherwise), so
-     * the check stays fast; the stride is odd so consecutive probes land on different rows and channels.
-     */
+    /** Finite-difference checks probe at most this many inputs of a large tensor (Check.gradient). */
     static final int MAX_PROBES = 300;
 
-    static void gradient(String what, long[] shape, Function<double[], double[]> forward, double[] x, double[] dy,
-            float[] analytic, double h, double atol, double rtol) {
-        if (analytic.length != x.length) {
-            throw new AssertionError(what + ": analytic gradient has " + analytic.length + " values for " + x.length);
-        }
-        double[] probe = x.clone();
-        int step = x.length <= MAX_PROBES ? 1 : (x.length + MAX_PROBES - 1) / MAX_PROBES | 1;
-        for (int i = 0; i < x.length; i += step) {
-            probe[i] = x[i] + h;
-            double plus = dot(dy, forward.apply(probe));
-            probe[i] = x[i] - h;
-            double minus = dot(dy, forward.apply(probe));
-            probe[i] = x[i];
-            double numeric = (plus - minus) / (2 * h);
-            double err = Math.abs(numeric - analytic[i]);
-            if (!(err <= atol + rtol * Math.abs(numeric))) {
-                throw new AssertionError(what + ": d(sum(dy*y))/d" + what + " at " + index(shape, i) + ": numeric "
-                        + numeric + " vs analytic " + analytic[i] + " (|diff| " + err + ")");
-            }
-        }
-    }
 
-    private static double dot(double[] a, double[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            s += a[i] * b[i];
-        }
-        return s;
-    }
+
 }

@@ -1,5 +1,6 @@
 package dev.stride.ops.se;
 
+import dev.stride.testing.Check;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -136,22 +137,6 @@ final class SeReference {
         return v;
     }
 
-    static double[] toDouble(float[] v) {
-        double[] d = new double[v.length];
-        for (int i = 0; i < v.length; i++) {
-            d[i] = v[i];
-        }
-        return d;
-    }
-
-    static float[] toFloat(double[] v) {
-        float[] f = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            f[i] = (float) v[i];
-        }
-        return f;
-    }
-
     /** {@code nchw} values reordered to {@code nhwc}. */
     static float[] toNhwc(float[] nchw, int n, int c, int hw) {
         float[] out = new float[nchw.length];
@@ -180,6 +165,6 @@ final class SeReference {
     }
 
     static void close(String what, float[] want, float[] got, double atol, double rtol) {
-        close(what, toDouble(want), got, atol, rtol);
+        close(what, Check.toDouble(want), got, atol, rtol);
     }
 }

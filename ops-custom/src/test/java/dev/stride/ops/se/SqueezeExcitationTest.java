@@ -1,5 +1,6 @@
 package dev.stride.ops.se;
 
+import dev.stride.testing.Check;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -72,13 +73,13 @@ class SqueezeExcitationTest {
             t.se.forward(stream, t.u, t.x);
             t.se.backward(stream, t.u, t.dx, t.du);
 
-            double[] u = SeReference.toDouble(t.uv);
-            double[] w1 = SeReference.toDouble(t.se.weights1().toFloatArray());
-            double[] b1 = SeReference.toDouble(t.se.bias1().toFloatArray());
-            double[] w2 = SeReference.toDouble(t.se.weights2().toFloatArray());
-            double[] b2 = SeReference.toDouble(t.se.bias2().toFloatArray());
+            double[] u = Check.toDouble(t.uv);
+            double[] w1 = Check.toDouble(t.se.weights1().toFloatArray());
+            double[] b1 = Check.toDouble(t.se.bias1().toFloatArray());
+            double[] w2 = Check.toDouble(t.se.weights2().toFloatArray());
+            double[] b2 = Check.toDouble(t.se.bias2().toFloatArray());
             SeReference.Pass f = t.ref.forward(u, w1, b1, w2, b2);
-            SeReference.Grads g = t.ref.backward(u, w1, w2, f, SeReference.toDouble(t.dxv));
+            SeReference.Grads g = t.ref.backward(u, w1, w2, f, Check.toDouble(t.dxv));
 
             SeReference.close("z", f.z(), t.se.squeezed().toFloatArray(), 1e-6, 1e-5);
             SeReference.close("a", f.a(), t.se.hidden().toFloatArray(), 1e-6, 1e-5);
@@ -104,11 +105,11 @@ class SqueezeExcitationTest {
                     t.se.close();
                 }
                 t = setup(scope, n, c, h, w, r, Layout.NCHW, seed);
-                w1 = SeReference.toDouble(t.se.weights1().toFloatArray());
-                b1 = SeReference.toDouble(t.se.bias1().toFloatArray());
-                w2 = SeReference.toDouble(t.se.weights2().toFloatArray());
-                b2 = SeReference.toDouble(t.se.bias2().toFloatArray());
-                SeReference.Pass f = t.ref.forward(SeReference.toDouble(t.uv), w1, b1, w2, b2);
+                w1 = Check.toDouble(t.se.weights1().toFloatArray());
+                b1 = Check.toDouble(t.se.bias1().toFloatArray());
+                w2 = Check.toDouble(t.se.weights2().toFloatArray());
+                b2 = Check.toDouble(t.se.bias2().toFloatArray());
+                SeReference.Pass f = t.ref.forward(Check.toDouble(t.uv), w1, b1, w2, b2);
                 if (SeReference.reluMargin(f) > 0.02 && java.util.Arrays.stream(f.a()).filter(v -> v == 0).count() > 0) {
                     break; // clear of the kink, and with some units switched off (their zero gradient is checked too)
                 }
@@ -117,8 +118,8 @@ class SqueezeExcitationTest {
             t.se.forward(stream, t.u, t.x);
             t.se.backward(stream, t.u, t.dx, t.du);
 
-            double[] u = SeReference.toDouble(t.uv);
-            double[] dy = SeReference.toDouble(t.dxv);
+            double[] u = Check.toDouble(t.uv);
+            double[] dy = Check.toDouble(t.dxv);
             SeReference ref = t.ref;
             double[] fw1 = w1, fb1 = b1, fw2 = w2, fb2 = b2;
             gradient("du", x -> ref.forward(x, fw1, fb1, fw2, fb2).x(), u, dy, t.du.toFloatArray());

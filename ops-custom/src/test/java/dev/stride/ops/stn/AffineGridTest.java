@@ -1,5 +1,6 @@
 package dev.stride.ops.stn;
 
+import dev.stride.testing.Check;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import dev.stride.core.NativeResource;
@@ -37,12 +38,12 @@ class AffineGridTest {
     @CsvSource({"1, 1, 1, false", "2, 3, 5, false", "2, 3, 5, true", "3, 7, 2, true", "1, 28, 28, false"})
     void forwardAndBackwardMatchTheReference(int n, int h2, int w2, boolean align) {
         SplittableRandom r = new SplittableRandom(n * 1000 + h2 * 10 + w2);
-        double[] theta = StnReference.toDouble(StnReference.random(r, 6 * n, -1.5, 1.5));
-        double[] dg = StnReference.toDouble(StnReference.random(r, n * h2 * w2 * 2, -1, 1));
+        double[] theta = Check.toDouble(StnReference.random(r, 6 * n, -1.5, 1.5));
+        double[] dg = Check.toDouble(StnReference.random(r, n * h2 * w2 * 2, -1, 1));
         try (Scope scope = Scope.leakChecked("affine-grid")) {
-            Tensor t = Tensor.of(scope, "theta", StnReference.toFloat(theta), n, 2, 3);
+            Tensor t = Tensor.of(scope, "theta", Check.toFloat(theta), n, 2, 3);
             Tensor grid = Tensor.zeros(scope, "grid", n, h2, w2, 2);
-            Tensor diffGrid = Tensor.of(scope, "diffGrid", StnReference.toFloat(dg), n, h2, w2, 2);
+            Tensor diffGrid = Tensor.of(scope, "diffGrid", Check.toFloat(dg), n, h2, w2, 2);
             Tensor diffTheta = Tensor.zeros(scope, "diffTheta", n, 2, 3);
             int live = NativeResource.liveCount();
             AffineGrid.forward(t, grid, align);

@@ -1,5 +1,6 @@
 package dev.stride.ops.stn;
 
+import dev.stride.testing.Check;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -126,11 +127,11 @@ class AffineSamplerTest {
         double step = 1e-4;
         double[] theta;
         do {
-            theta = StnReference.toDouble(thetaNearIdentity(r, n, 0.35));
+            theta = Check.toDouble(thetaNearIdentity(r, n, 0.35));
         } while (StnReference.kinkMargin(StnReference.affineGrid(theta, n, h2, w2, align), h, w, align)
                 < 1e-3 + 3 * step * Math.max(h, w));
-        double[] x = StnReference.toDouble(StnReference.random(r, n * c * h * w, -1, 1));
-        double[] dy = StnReference.toDouble(StnReference.random(r, n * c * h2 * w2, -1, 1));
+        double[] x = Check.toDouble(StnReference.random(r, n * c * h * w, -1, 1));
+        double[] dy = Check.toDouble(StnReference.random(r, n * c * h2 * w2, -1, 1));
         double[] thetaD = theta;
         java.util.function.Function<double[], double[]> bySrc =
                 xs -> StnReference.sample(xs, n, c, h, w, StnReference.affineGrid(thetaD, n, h2, w2, align), h2, w2, o);
@@ -138,10 +139,10 @@ class AffineSamplerTest {
                 t -> StnReference.sample(x, n, c, h, w, StnReference.affineGrid(t, n, h2, w2, align), h2, w2, o);
 
         try (Scope scope = Scope.leakChecked("gradients")) {
-            Tensor tT = Tensor.of(scope, "theta", StnReference.toFloat(theta), n, 2, 3);
-            Tensor src = Tensor.of(scope, "src", StnReference.toFloat(x), n, c, h, w);
+            Tensor tT = Tensor.of(scope, "theta", Check.toFloat(theta), n, 2, 3);
+            Tensor src = Tensor.of(scope, "src", Check.toFloat(x), n, c, h, w);
             Tensor dst = Tensor.zeros(scope, "dst", n, c, h2, w2);
-            Tensor diffDst = Tensor.of(scope, "diffDst", StnReference.toFloat(dy), n, c, h2, w2);
+            Tensor diffDst = Tensor.of(scope, "diffDst", Check.toFloat(dy), n, c, h2, w2);
             Tensor diffSrc = Tensor.zeros(scope, "diffSrc", n, c, h, w);
             Tensor diffTheta = Tensor.zeros(scope, "diffTheta", n, 2, 3);
             try (AffineSampler stn = AffineSampler.create(scope, "stn", n, c, h, w, h2, w2, o)) {

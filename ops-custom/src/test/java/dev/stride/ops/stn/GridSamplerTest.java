@@ -1,5 +1,6 @@
 package dev.stride.ops.stn;
 
+import dev.stride.testing.Check;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import dev.stride.core.Scope;
@@ -35,19 +36,19 @@ class GridSamplerTest {
         double step = 1e-4;
         double[] grid;
         do {
-            grid = StnReference.toDouble(StnReference.random(r, n * h2 * w2 * 2, -1.25, 1.25));
+            grid = Check.toDouble(StnReference.random(r, n * h2 * w2 * 2, -1.25, 1.25));
         } while (StnReference.kinkMargin(grid, h, w, o.alignCorners()) < 1e-3 + step * Math.max(h, w));
-        double[] x = StnReference.toDouble(StnReference.random(r, n * c * h * w, -1, 1));
-        double[] dy = StnReference.toDouble(StnReference.random(r, n * c * h2 * w2, -1, 1));
+        double[] x = Check.toDouble(StnReference.random(r, n * c * h * w, -1, 1));
+        double[] dy = Check.toDouble(StnReference.random(r, n * c * h2 * w2, -1, 1));
         double[] g = grid;
         Function<double[], double[]> bySrc = xs -> StnReference.sample(xs, n, c, h, w, g, h2, w2, o);
         Function<double[], double[]> byGrid = gs -> StnReference.sample(x, n, c, h, w, gs, h2, w2, o);
 
         try (Scope scope = Scope.leakChecked("grid-sampler")) {
-            Tensor src = Tensor.of(scope, "src", StnReference.toFloat(x), n, c, h, w);
-            Tensor gridT = Tensor.of(scope, "grid", StnReference.toFloat(grid), n, h2, w2, 2);
+            Tensor src = Tensor.of(scope, "src", Check.toFloat(x), n, c, h, w);
+            Tensor gridT = Tensor.of(scope, "grid", Check.toFloat(grid), n, h2, w2, 2);
             Tensor dst = Tensor.zeros(scope, "dst", n, c, h2, w2);
-            Tensor diffDst = Tensor.of(scope, "diffDst", StnReference.toFloat(dy), n, c, h2, w2);
+            Tensor diffDst = Tensor.of(scope, "diffDst", Check.toFloat(dy), n, c, h2, w2);
             Tensor diffSrc = Tensor.zeros(scope, "diffSrc", n, c, h, w);
             Tensor diffGrid = Tensor.zeros(scope, "diffGrid", n, h2, w2, 2);
             GridSampler sampler = GridSampler.create(scope, "sampler", n, c, h, w, h2, w2, o);

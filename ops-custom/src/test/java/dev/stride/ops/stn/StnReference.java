@@ -1,5 +1,6 @@
 package dev.stride.ops.stn;
 
+import dev.stride.testing.Check;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.Function;
@@ -130,22 +131,6 @@ final class StnReference {
         return v;
     }
 
-    static double[] toDouble(float[] v) {
-        double[] d = new double[v.length];
-        for (int i = 0; i < v.length; i++) {
-            d[i] = v[i];
-        }
-        return d;
-    }
-
-    static float[] toFloat(double[] v) {
-        float[] f = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            f[i] = (float) v[i];
-        }
-        return f;
-    }
-
     static String index(long[] shape, int i) {
         long[] idx = new long[shape.length];
         long r = i;
@@ -171,6 +156,6 @@ final class StnReference {
     }
 
     static void close(String what, long[] shape, float[] want, float[] got, double atol, double rtol) {
-        close(what, shape, toDouble(want), got, atol, rtol);
+        close(what, shape, Check.toDouble(want), got, atol, rtol);
     }
 }

@@ -1,12 +1,13 @@
-package dev.stride.tests.support;
+package dev.stride.testing;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 
 /**
- * Reference checks shared by the family tests: element-wise comparison that names the failing index, and
- * finite-difference gradient checks (PyTorch's gradcheck, as a vector-Jacobian product).
+ * Reference checks shared by the tests of every module (published as stride-api's test-jar): element-wise
+ * comparison that names the failing index, and finite-difference gradient checks (PyTorch's gradcheck, as a
+ * vector-Jacobian product).
  */
 public final class Check {
     private Check() {}
@@ -84,11 +85,22 @@ public final class Check {
      */
     public static void gradient(String what, long[] shape, Function<double[], double[]> forward, double[] x, double[] dy,
             float[] analytic, double h, double atol, double rtol) {
+        gradient(what, shape, forward, x, dy, analytic, h, atol, rtol, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Like {@link #gradient(String, long[], Function, double[], double[], float[], double, double, double)},
+     * probing at most {@code maxProbes} inputs spread evenly over the tensor (every input when it is smaller),
+     * so large tensors stay fast; the stride is odd so consecutive probes land on different rows and channels.
+     */
+    public static void gradient(String what, long[] shape, Function<double[], double[]> forward, double[] x, double[] dy,
+            float[] analytic, double h, double atol, double rtol, int maxProbes) {
         if (analytic.length != x.length) {
             throw new AssertionError(what + ": analytic gradient has " + analytic.length + " values for " + x.length + " inputs");
         }
         double[] probe = x.clone();
-        for (int i = 0; i < x.length; i++) {
+        int step = x.length <= maxProbes ? 1 : (x.length + maxProbes - 1) / maxProbes | 1;
+        for (int i = 0; i < x.length; i += step) {
             probe[i] = x[i] + h;
             double plus = dot(dy, forward.apply(probe));
             probe[i] = x[i] - h;

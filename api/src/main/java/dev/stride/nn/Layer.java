@@ -1,5 +1,6 @@
 package dev.stride.nn;
 
+import dev.stride.nn.layers.Activation;
 import java.util.List;
 
 /**
@@ -37,5 +38,20 @@ public interface Layer {
     /** Forward FLOPs for one sample (multiply-adds count two). */
     default long flops(List<Shape> inputs, Shape output) {
         return 0;
+    }
+
+    /**
+     * Creates this layer's primitives and buffers for one plan (a batch size and a mode), once. The returned
+     * op runs the forward and backward passes without creating or allocating anything.
+     */
+    LayerOp plan(PlanContext ctx);
+
+    /**
+     * Whether this layer can apply {@code next}, the activation that alone consumes its output, as part of its
+     * own primitive (a post-op or fused flag) in plans of {@code mode}. The planner then hands it over as
+     * {@link PlanContext#fusedActivation()}.
+     */
+    default boolean fuses(Activation next, Mode mode) {
+        return false;
     }
 }

@@ -1,6 +1,10 @@
 package dev.stride.nn.layers;
 
 import dev.stride.core.Algorithm;
+import dev.stride.core.Tensor;
+import dev.stride.eltwise.Eltwise;
+import dev.stride.nn.LayerOp;
+import dev.stride.nn.PlanContext;
 import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
 import java.util.List;
@@ -30,5 +34,23 @@ public record Activation(Algorithm.Eltwise algorithm, float alpha, float beta) i
     @Override
     public long flops(List<Shape> in, Shape out) {
         return out.elements();
+    }
+
+    @Override
+    public LayerOp plan(PlanContext ctx) {
+        Eltwise.Forward fwd = Eltwise.Forward.create(ctx.scope(), ctx.name(), ctx.input().desc(), algorithm, alpha, beta,
+                ctx.mode().propKind());
+        Tensor src = ctx.input();
+        Tensor dst = ctx.output(fwd.dstDesc());
+        Runnable forward = ctx.step(fwd, fwd.bind(ctx.scope(), src, dst));
+        String text = "eltwise " + kind() + " " + dst.desc().layout();
+        return new SimpleOp(dst, forward, text) {
+            @Override
+            protected void planBackward(Tensor diffOutput, Tensor diffInput, java.util.List<Runnable> steps) {
+                Eltwise.Backward bwd = Eltwise.Backward.create(ctx.scope(), ctx.name(), fwd);
+                Tensor data = bwd.usesDst() ? dst : src;
+                steps.add(ctx.step(bwd, bwd.bind(ctx.scope(), data, diffOutput, diffInput)));
+            }
+        };
     }
 }

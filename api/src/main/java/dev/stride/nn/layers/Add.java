@@ -1,5 +1,12 @@
 package dev.stride.nn.layers;
 
+import dev.stride.core.ExecArgs;
+import dev.stride.core.MemoryDesc;
+import dev.stride.core.Tensor;
+import dev.stride.nn.LayerOp;
+import dev.stride.nn.PlanContext;
+import dev.stride.tensor.Sum;
+import java.util.ArrayList;
 import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
 import dev.stride.nn.Window;
@@ -48,5 +55,34 @@ public record Add(int inputs) implements Layer {
     @Override
     public long flops(List<Shape> in, Shape out) {
         return (in.size() - 1) * out.elements();
+    }
+
+    /** One sum primitive over the inputs in the first input's layout; the backward copies the gradient to each. */
+    @Override
+    public LayerOp plan(PlanContext ctx) {
+        List<Runnable> before = new ArrayList<>();
+        MemoryDesc layout = ctx.input().desc();
+        Tensor[] srcs = new Tensor[inputs];
+        for (int i = 0; i < inputs; i++) {
+            srcs[i] = ctx.inLayout(ctx.inputs().get(i), layout, before, "src" + i);
+        }
+        float[] ones = new float[inputs];
+        java.util.Arrays.fill(ones, 1f);
+        MemoryDesc[] descs = new MemoryDesc[inputs];
+        java.util.Arrays.fill(descs, layout);
+        Sum.Forward sum = Sum.Forward.create(ctx.scope(), ctx.name(), ones, descs);
+        Tensor dst = ctx.output(sum.dstDesc());
+        ExecArgs args = sum.bind(ctx.scope(), dst, srcs);
+        before.add(ctx.step(sum, args));
+        return new MultiOp(dst, before, "sum " + dst.desc().layout()) {
+            @Override
+            protected void planBackward(Tensor diffOutput, List<Tensor> diffInputs, List<Runnable> steps) {
+                for (Tensor d : diffInputs) {
+                    if (d != null) {
+                        steps.add(ctx.reorder(diffOutput, d));
+                    }
+                }
+            }
+        };
     }
 }

@@ -1,5 +1,11 @@
 package dev.stride.nn.layers;
 
+import dev.stride.core.MemoryDesc;
+import dev.stride.core.Tensor;
+import dev.stride.nn.LayerOp;
+import dev.stride.nn.PlanContext;
+import dev.stride.tensor.Steps;
+import java.util.ArrayList;
 import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
 import java.util.List;
@@ -49,5 +55,27 @@ public record Concat(int inputs) implements Layer {
         long[] out = first.dims();
         out[0] = channels;
         return Shape.of(out);
+    }
+
+    /** oneDNN's concat along channels, each input in its own layout; the backward copies each slice out. */
+    @Override
+    public LayerOp plan(PlanContext ctx) {
+        MemoryDesc[] descs = ctx.inputs().stream().map(Tensor::desc).toArray(MemoryDesc[]::new);
+        var fwd = dev.stride.tensor.Concat.Forward.create(ctx.scope(), ctx.name(), 1, descs);
+        Tensor dst = ctx.output(fwd.dstDesc());
+        List<Runnable> forward = new ArrayList<>();
+        forward.add(ctx.step(fwd, fwd.bind(ctx.scope(), dst, ctx.inputs().toArray(Tensor[]::new))));
+        return new MultiOp(dst, forward, "concat " + dst.desc().layout()) {
+            @Override
+            protected void planBackward(Tensor diffOutput, List<Tensor> diffInputs, List<Runnable> steps) {
+                var bwd = dev.stride.tensor.Concat.Backward.create(ctx.scope(), ctx.name(), fwd);
+                List<Runnable> before = new ArrayList<>();
+                Tensor dd = ctx.inLayout(diffOutput, bwd.diffDstDesc(), before, "diff_dst");
+                steps.addAll(before);
+                Steps s = bwd.bind(ctx.scope(), dd, diffInputs.toArray(Tensor[]::new));
+                var stream = ctx.stream();
+                steps.add(() -> bwd.execute(stream, s));
+            }
+        };
     }
 }

@@ -1,7 +1,16 @@
 package dev.stride.nn.layers;
 
 import dev.stride.conv.Convolution;
+import dev.stride.core.ExecArgs;
+import dev.stride.core.MemoryDesc;
+import dev.stride.core.PostOps;
+import dev.stride.core.PrimitiveOp;
+import dev.stride.core.Scope;
+import dev.stride.core.Tensor;
 import dev.stride.nn.Layer;
+import dev.stride.nn.LayerOp;
+import dev.stride.nn.Mode;
+import dev.stride.nn.PlanContext;
 import dev.stride.nn.Param;
 import dev.stride.nn.Shape;
 import dev.stride.nn.Window;
@@ -59,5 +68,79 @@ public record Conv(Convolution.Params params) implements Layer {
     @Override
     public long flops(List<Shape> in, Shape out) {
         return geometry("conv", in).forwardFlops();
+    }
+
+    @Override
+    public boolean fuses(Activation next, Mode mode) {
+        return WeightedOp.canFuse(next, mode);
+    }
+
+    @Override
+    public LayerOp plan(PlanContext ctx) {
+        return new WeightedOp(ctx, new Family(ctx), "convolution");
+    }
+
+    /** Convolution's forward, backward data and backward weights as {@link WeightedOp} uses them. */
+    private final class Family implements WeightedOp.Family {
+        private final PlanContext ctx;
+        private Convolution.Forward fwd;
+
+        Family(PlanContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public WeightedOp.Prim forward(PostOps postOps, boolean withBias) {
+            fwd = Convolution.Forward.create(ctx.scope(), ctx.name(), ctx.input().dims(), params.bias(withBias),
+                    ctx.mode().propKind(), postOps);
+            Convolution.Forward f = fwd;
+            return prim(f, f.srcDesc(), f.weightsDesc(), f.dstDesc(), (s, a, b, c, d) -> f.bind(s, a, b, c, d));
+        }
+
+        @Override
+        public WeightedOp.Prim backwardData() {
+            Convolution.BackwardData p = Convolution.BackwardData.create(ctx.scope(), ctx.name(), fwd);
+            return prim(p, p.diffDstDesc(), p.weightsDesc(), p.diffSrcDesc(), (s, a, b, c, d) -> p.bind(s, a, b, c));
+        }
+
+        @Override
+        public WeightedOp.Prim backwardWeights() {
+            Convolution.BackwardWeights p = Convolution.BackwardWeights.create(ctx.scope(), ctx.name(), fwd);
+            return prim(p, p.srcDesc(), p.diffDstDesc(), p.diffWeightsDesc(), (s, a, b, c, d) -> p.bind(s, a, b, c, d));
+        }
+    }
+
+    /** Binds a primitive's four tensors. */
+    interface Binder {
+        ExecArgs bind(Scope scope, Tensor a, Tensor b, Tensor c, Tensor d);
+    }
+
+    static WeightedOp.Prim prim(PrimitiveOp op, MemoryDesc a, MemoryDesc b, MemoryDesc c, Binder binder) {
+        return new WeightedOp.Prim() {
+            @Override
+            public PrimitiveOp op() {
+                return op;
+            }
+
+            @Override
+            public MemoryDesc a() {
+                return a;
+            }
+
+            @Override
+            public MemoryDesc b() {
+                return b;
+            }
+
+            @Override
+            public MemoryDesc c() {
+                return c;
+            }
+
+            @Override
+            public ExecArgs bind(Scope scope, Tensor x, Tensor y, Tensor z, Tensor w) {
+                return binder.bind(scope, x, y, z, w);
+            }
+        };
     }
 }

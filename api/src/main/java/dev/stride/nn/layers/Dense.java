@@ -1,7 +1,11 @@
 package dev.stride.nn.layers;
 
 import dev.stride.linear.InnerProduct;
+import dev.stride.core.PostOps;
 import dev.stride.nn.Layer;
+import dev.stride.nn.LayerOp;
+import dev.stride.nn.Mode;
+import dev.stride.nn.PlanContext;
 import dev.stride.nn.Param;
 import dev.stride.nn.Shape;
 import java.util.ArrayList;
@@ -47,5 +51,45 @@ public record Dense(long outFeatures, boolean bias) implements Layer {
     @Override
     public long flops(List<Shape> in, Shape out) {
         return geometry("fc", in).forwardFlops();
+    }
+
+    @Override
+    public boolean fuses(Activation next, Mode mode) {
+        return WeightedOp.canFuse(next, mode);
+    }
+
+    @Override
+    public LayerOp plan(PlanContext ctx) {
+        return new WeightedOp(ctx, new Family(ctx), "inner product");
+    }
+
+    /** Inner product's forward, backward data and backward weights as {@link WeightedOp} uses them. */
+    private final class Family implements WeightedOp.Family {
+        private final PlanContext ctx;
+        private InnerProduct.Forward fwd;
+
+        Family(PlanContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public WeightedOp.Prim forward(PostOps postOps, boolean withBias) {
+            fwd = InnerProduct.Forward.create(ctx.scope(), ctx.name(), ctx.input().dims(), outFeatures, withBias,
+                    ctx.mode().propKind(), postOps);
+            InnerProduct.Forward f = fwd;
+            return Conv.prim(f, f.srcDesc(), f.weightsDesc(), f.dstDesc(), (s, a, b, c, d) -> f.bind(s, a, b, c, d));
+        }
+
+        @Override
+        public WeightedOp.Prim backwardData() {
+            InnerProduct.BackwardData p = InnerProduct.BackwardData.create(ctx.scope(), ctx.name(), fwd);
+            return Conv.prim(p, p.diffDstDesc(), p.weightsDesc(), p.diffSrcDesc(), (s, a, b, c, d) -> p.bind(s, a, b, c));
+        }
+
+        @Override
+        public WeightedOp.Prim backwardWeights() {
+            InnerProduct.BackwardWeights p = InnerProduct.BackwardWeights.create(ctx.scope(), ctx.name(), fwd);
+            return Conv.prim(p, p.srcDesc(), p.diffDstDesc(), p.diffWeightsDesc(), (s, a, b, c, d) -> p.bind(s, a, b, c, d));
+        }
     }
 }

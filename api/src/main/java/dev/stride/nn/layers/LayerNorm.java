@@ -1,5 +1,8 @@
 package dev.stride.nn.layers;
 
+import dev.stride.core.Tensor;
+import dev.stride.nn.LayerOp;
+import dev.stride.nn.PlanContext;
 import dev.stride.nn.Layer;
 import dev.stride.nn.Param;
 import dev.stride.nn.Shape;
@@ -39,5 +42,33 @@ public record LayerNorm(dev.stride.norm.LayerNorm.Params params) implements Laye
     @Override
     public long flops(List<Shape> in, Shape out) {
         return 5 * out.elements();
+    }
+
+    @Override
+    public LayerOp plan(PlanContext ctx) {
+        var fwd = dev.stride.norm.LayerNorm.Forward.create(ctx.scope(), ctx.name(), ctx.input().desc(), params,
+                ctx.mode().propKind());
+        Tensor src = ctx.input();
+        Tensor dst = ctx.output(fwd.dstDesc());
+        Tensor scale = params.affine() ? ctx.tensor("weight") : null;
+        Tensor shift = params.affine() ? ctx.tensor("bias") : null;
+        Tensor mean = ctx.buffer("mean", fwd.statsDesc());
+        Tensor var = ctx.buffer("var", fwd.statsDesc());
+        Runnable forward = ctx.step(fwd, fwd.bind(ctx.scope(), src, scale, shift, mean, var, dst));
+        return new MultiOp(dst, List.of(forward), "layer norm " + dst.desc().layout()) {
+            @Override
+            protected void planBackward(Tensor diffOutput, List<Tensor> diffInputs, List<Runnable> steps) {
+                var bwd = dev.stride.norm.LayerNorm.Backward.create(ctx.scope(), ctx.name(), fwd);
+                Tensor diffSrc = diffInputs.getFirst() != null ? diffInputs.getFirst()
+                        : ctx.buffer("diff_src_unused", src.desc());
+                Tensor dScale = null;
+                Tensor dShift = null;
+                if (params.affine()) {
+                    dScale = ctx.trainsParameters() ? ctx.grad("weight") : ctx.buffer("diff_weight_unused", scale.desc());
+                    dShift = ctx.trainsParameters() ? ctx.grad("bias") : ctx.buffer("diff_bias_unused", shift.desc());
+                }
+                steps.add(ctx.step(bwd, bwd.bind(ctx.scope(), src, mean, var, scale, diffOutput, diffSrc, dScale, dShift)));
+            }
+        };
     }
 }

@@ -1,5 +1,8 @@
 package dev.stride.nn.layers;
 
+import dev.stride.core.Tensor;
+import dev.stride.nn.LayerOp;
+import dev.stride.nn.PlanContext;
 import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
 import dev.stride.nn.Window;
@@ -51,5 +54,28 @@ public record Pool(Pooling.Params params) implements Layer {
     @Override
     public long flops(List<Shape> in, Shape out) {
         return out.elements() * geometry("pool", in).windowSize();
+    }
+
+    @Override
+    public LayerOp plan(PlanContext ctx) {
+        Pooling.Forward fwd = Pooling.Forward.create(ctx.scope(), ctx.name(), ctx.input().desc(), params,
+                ctx.mode().propKind());
+        Tensor dst = ctx.output(fwd.dstDesc());
+        Tensor ws = fwd.hasWorkspace() ? ctx.buffer("workspace", fwd.workspaceDesc()) : null;
+        Pooling.Bound args = fwd.bind(ctx.scope(), ctx.input(), dst, ws);
+        var stream = ctx.stream();
+        String text = kind() + " " + dst.desc().layout();
+        return new SimpleOp(dst, () -> fwd.execute(stream, args), text) {
+            @Override
+            protected void planBackward(Tensor diffOutput, Tensor diffInput, java.util.List<Runnable> steps) {
+                Pooling.Backward bwd = Pooling.Backward.create(ctx.scope(), ctx.name(), fwd);
+                Tensor dd = ctx.inLayout(diffOutput, bwd.diffDstDesc(), steps, "diff_dst");
+                java.util.List<Runnable> after = new java.util.ArrayList<>();
+                Tensor ds = ctx.outLayout(diffInput, bwd.diffSrcDesc(), after, "diff_src");
+                Pooling.Bound b = bwd.bind(ctx.scope(), args, dd, ds);
+                steps.add(() -> bwd.execute(stream, b));
+                steps.addAll(after);
+            }
+        };
     }
 }

@@ -1,5 +1,8 @@
 package dev.stride.nn.layers;
 
+import dev.stride.core.Tensor;
+import dev.stride.nn.LayerOp;
+import dev.stride.nn.PlanContext;
 import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
 import java.util.List;
@@ -29,5 +32,20 @@ public record Softmax() implements Layer {
     @Override
     public long flops(List<Shape> in, Shape out) {
         return 3 * out.elements();
+    }
+
+    @Override
+    public LayerOp plan(PlanContext ctx) {
+        var fwd = dev.stride.softmax.Softmax.Forward.create(ctx.scope(), ctx.name(), ctx.input().desc(),
+                dev.stride.softmax.Softmax.Algorithm.ACCURATE, 1, ctx.mode().propKind());
+        Tensor dst = ctx.output(fwd.dstDesc());
+        Runnable forward = ctx.step(fwd, fwd.bind(ctx.scope(), ctx.input(), dst));
+        return new SimpleOp(dst, forward, "softmax " + dst.desc().layout()) {
+            @Override
+            protected void planBackward(Tensor diffOutput, Tensor diffInput, java.util.List<Runnable> steps) {
+                var bwd = dev.stride.softmax.Softmax.Backward.create(ctx.scope(), ctx.name(), fwd);
+                steps.add(ctx.step(bwd, bwd.bind(ctx.scope(), dst, diffOutput, diffInput)));
+            }
+        };
     }
 }

@@ -1,0 +1,190 @@
+package dev.stride.nn;
+
+import dev.stride.core.Scope;
+import dev.stride.core.Tensor;
+import dev.stride.train.Parameter;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * A network's tensors: every parameter and saved statistic of a {@link NetworkSpec}, plain f32 and named
+ * ({@code conv1.weight}, {@code bn1.running_mean}), plus a gradient for every learnable parameter. Plans for
+ * a batch size and mode ({@link #plan}) run over these same tensors, so an optimizer step or a loaded
+ * checkpoint is seen by every plan. Closing the network closes its plans and frees everything.
+ *
+ * <pre>{@code
+ * try (Network net = Network.create(spec, 42)) {
+ *     Plan train = net.plan(64, Mode.TRAINING);
+ *     ...
+ * }
+ * }</pre>
+ */
+public final class Network implements AutoCloseable {
+
+    private final NetworkSpec spec;
+    private final Scope scope;
+    private final Map<String, Tensor> tensors = new LinkedHashMap<>();
+    private final Map<String, Tensor> gradients = new LinkedHashMap<>();
+    private final Set<String> frozen = new LinkedHashSet<>();
+    private final List<Plan> plans = new ArrayList<>();
+
+    private Network(NetworkSpec spec, Scope scope) {
+        this.spec = spec;
+        this.scope = scope;
+    }
+
+    /** Allocates and initialises every tensor of {@code spec}; the same seed gives the same initial values. */
+    public static Network create(NetworkSpec spec, long seed) {
+        Network net = new Network(spec, Scope.open("network"));
+        try {
+            SplittableRandom random = new SplittableRandom(seed);
+            for (Node n : spec.nodes()) {
+                if (n.frozen()) {
+                    net.frozen.add(n.name());
+                }
+                for (Param p : n.params()) {
+                    String q = n.name() + "." + p.name();
+                    Tensor t = Tensor.of(net.scope, q, p.initialValues(random.split()), p.dims());
+                    net.tensors.put(q, t);
+                    if (!p.state()) {
+                        net.gradients.put(q, Tensor.zeros(net.scope, q + ".grad", p.dims()));
+                    }
+                }
+            }
+            return net;
+        } catch (RuntimeException e) {
+            net.scope.close();
+            throw e;
+        }
+    }
+
+    public NetworkSpec spec() {
+        return spec;
+    }
+
+    /** Every tensor by qualified name, in layer order (PyTorch's {@code state_dict()}). */
+    public Map<String, Tensor> tensors() {
+        ensureOpen();
+        return Collections.unmodifiableMap(tensors);
+    }
+
+    /** Tensor {@code name} ({@code conv1.weight}); the error lists the names there are. */
+    public Tensor tensor(String name) {
+        ensureOpen();
+        Tensor t = tensors.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException("no tensor named '" + name + "'; the network has " + tensors.keySet());
+        }
+        return t;
+    }
+
+    /** The gradient of learnable parameter {@code name}, or null for saved state. */
+    Tensor gradient(String name) {
+        return gradients.get(name);
+    }
+
+    /** The learnable parameters of layers that are not frozen, with their gradients, in layer order. */
+    public List<Parameter> parameters() {
+        ensureOpen();
+        List<Parameter> out = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : gradients.entrySet()) {
+            if (!frozen.contains(layerOf(e.getKey()))) {
+                out.add(new Parameter(e.getKey(), tensors.get(e.getKey()), e.getValue()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Freezes (or unfreezes) layers by name: their parameters get no gradient and no update. Applies to plans
+     * created afterwards; fine-tuning freezes the early layers, then plans.
+     */
+    public void setFrozen(boolean freeze, String... layers) {
+        for (String l : layers) {
+            spec.node(l); // names an existing layer, or throws listing them
+            if (freeze) {
+                frozen.add(l);
+            } else {
+                frozen.remove(l);
+            }
+        }
+    }
+
+    public boolean isFrozen(Node node) {
+        return frozen.contains(node.name());
+    }
+
+    /**
+     * Copies {@code values} (plain, row-major) into tensor {@code name}, checking the element count and dims.
+     * Dims may differ only by how they are split ({@code 10 x 3136} into {@code 10 x 64 x 7 x 7}), as PyTorch's
+     * linear weights after a flatten do.
+     */
+    public void load(String name, long[] dims, MemorySegment values) {
+        Tensor t = tensor(name);
+        long want = t.segment().byteSize() / Float.BYTES;
+        long have = 1;
+        for (long d : dims) {
+            have *= d;
+        }
+        if (have != want) {
+            throw new IllegalArgumentException("tensor '" + name + "': expected dims " + Arrays.toString(t.dims())
+                    + " (" + want + " values), got " + Arrays.toString(dims) + " (" + have + " values)");
+        }
+        if (values.byteSize() != have * Float.BYTES) {
+            throw new IllegalArgumentException("tensor '" + name + "': " + Arrays.toString(dims) + " needs "
+                    + have * Float.BYTES + " bytes of f32, got " + values.byteSize());
+        }
+        MemorySegment.copy(values, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, t.segment(), ValueLayout.JAVA_FLOAT, 0, have);
+    }
+
+    /** Plans the network for {@code batch} samples in {@code mode} with every optimisation on. */
+    public Plan plan(int batch, Mode mode) {
+        return plan(batch, mode, PlanOptions.defaults());
+    }
+
+    /** Plans the network: creates every primitive and buffer once; the plan belongs to this network. */
+    public Plan plan(int batch, Mode mode, PlanOptions options) {
+        ensureOpen();
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch size must be >= 1, got " + batch);
+        }
+        Plan p = new Planner(this, batch, mode, options).plan();
+        plans.add(p);
+        return p;
+    }
+
+    void forget(Plan p) {
+        plans.remove(p);
+    }
+
+    private static String layerOf(String qualified) {
+        return qualified.substring(0, qualified.lastIndexOf('.'));
+    }
+
+    private void ensureOpen() {
+        if (scope.isClosed()) {
+            throw new IllegalStateException("network is closed");
+        }
+    }
+
+    public boolean isClosed() {
+        return scope.isClosed();
+    }
+
+    @Override
+    public void close() {
+        for (Plan p : List.copyOf(plans)) {
+            p.close();
+        }
+        scope.close();
+    }
+}

@@ -10,6 +10,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 
 /**
  * Reader for the IDX files MNIST and Fashion-MNIST ship in (optionally gzip-compressed): a big-endian
@@ -70,7 +71,11 @@ public final class Idx {
             int[] dims = new int[rank];
             long total = 1;
             for (int i = 0; i < rank; i++) {
-                dims[i] = data.readInt();
+                try {
+                    dims[i] = data.readInt();
+                } catch (EOFException e) {
+                    throw new IOException(file + ": truncated IDX header (" + rank + " dimensions promised)");
+                }
                 if (dims[i] <= 0) {
                     throw new IOException(file + ": dimension " + i + " is " + dims[i]);
                 }
@@ -84,12 +89,19 @@ public final class Idx {
             byte[] bytes = new byte[(int) want];
             try {
                 data.readFully(bytes);
+                if (items == dims[0] && data.read() >= 0) {
+                    // Reading to the end also makes GZIPInputStream check the gzip trailer's CRC and length.
+                    throw new IOException(file + ": " + Arrays.toString(dims) + " promises " + total
+                            + " bytes of data but the file holds more");
+                }
             } catch (EOFException e) {
                 throw new IOException(file + ": truncated: header " + Arrays.toString(dims) + " promises "
                         + total + " bytes of data");
             }
             dims[0] = items;
             return new Array(dims, bytes);
+        } catch (ZipException e) {
+            throw new IOException(file + ": corrupted gzip data (" + e.getMessage() + ")", e);
         }
     }
 }

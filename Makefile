@@ -21,10 +21,9 @@ APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && ec
 build:
 	$(MVN) -DskipTests package
 
-## run: the main job, on real Fashion-MNIST data
+## run: the main job: train the TensorFlow reference convnet on real Fashion-MNIST (ARGS adds train options)
 run: deps-data build
-	$(JAVA) -cp "$(CLI_CP)" dev.stride.cli.Main info
-	$(JAVA) -cp "$(CLI_CP)" dev.stride.cli.Main conv-check --data $(FASHION_MNIST)
+	$(JAVA) -cp "$(CLI_CP)" dev.stride.cli.Main train --data $(FASHION_MNIST) $(ARGS)
 
 ## info: what oneDNN is loaded, from where, with which ISA and threads
 info: build

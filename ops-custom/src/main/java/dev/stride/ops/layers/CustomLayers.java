@@ -8,6 +8,7 @@ import dev.stride.nn.Param;
 import dev.stride.nn.layers.Conv;
 import dev.stride.nn.layers.Dense;
 import dev.stride.ops.deform.DeformConv2d;
+import dev.stride.ops.deform.DeformGeometry;
 import dev.stride.ops.stn.LocalizationHead;
 import dev.stride.ops.stn.SamplerOptions;
 import java.util.function.UnaryOperator;
@@ -118,6 +119,8 @@ public final class CustomLayers {
                     + x.name() + " is " + x.shape());
         }
         DeformConvLayer layer = new DeformConvLayer(params);
+        // Checked before the branches are added, so that a bad geometry is reported as the deformable conv's.
+        DeformGeometry.of("deformable convolution after " + x.name(), x.shape().withBatch(1), params);
         int[] f = params.extent();
         int taps = f.length == 1 ? f[0] * f[0] : f[0] * f[1];
         int groups = params.offsetGroups();

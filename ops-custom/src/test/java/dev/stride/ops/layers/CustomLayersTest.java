@@ -6,7 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stride.conv.Convolution;
+import dev.stride.core.DataType;
+import dev.stride.core.FormatTag;
+import dev.stride.core.MemoryDesc;
 import dev.stride.core.Scope;
+import dev.stride.core.Tensor;
+import dev.stride.nn.Layer;
+import dev.stride.nn.LayerOp;
 import dev.stride.nn.Mode;
 import dev.stride.nn.Network;
 import dev.stride.nn.NetworkBuilder;
@@ -14,12 +20,16 @@ import dev.stride.nn.NetworkSpec;
 import dev.stride.nn.Node;
 import dev.stride.nn.Param;
 import dev.stride.nn.Plan;
+import dev.stride.nn.PlanContext;
+import dev.stride.nn.PlanOptions;
+import dev.stride.nn.Shape;
 import dev.stride.nn.Summary;
 import dev.stride.nn.layers.Conv;
 import dev.stride.nn.layers.Dense;
 import dev.stride.ops.deform.DeformConv2d;
 import dev.stride.ops.stn.SamplerOptions;
 import dev.stride.testing.Check;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -176,6 +186,118 @@ class CustomLayersTest {
         assertEquals(List.of("se1", "batchnorm3"), add.inputs().stream().map(Node::name).toList());
         assertEquals("8x4x4", block.output().shape().toString());
         assertEquals("relu2", block.output().name());
+    }
+
+    /** A test layer that hands its input on in layout {@code tag} (as a convolution choosing it would). */
+    record Relayout(FormatTag tag) implements Layer {
+        @Override
+        public String kind() {
+            return "relayout";
+        }
+
+        @Override
+        public String settings() {
+            return tag.label();
+        }
+
+        @Override
+        public Shape outputShape(String name, List<Shape> inputs) {
+            return inputs.getFirst();
+        }
+
+        @Override
+        public LayerOp plan(PlanContext ctx) {
+            Tensor out = ctx.output(MemoryDesc.of(ctx.scope(), DataType.F32, tag, ctx.input().dims()));
+            Runnable forward = ctx.reorder(ctx.input(), out);
+            Runnable[] backward = {() -> { }};
+            return new LayerOp() {
+                @Override
+                public Tensor output() {
+                    return out;
+                }
+
+                @Override
+                public void forward() {
+                    forward.run();
+                }
+
+                @Override
+                public void planBackward(Tensor diffOutput, List<Tensor> diffInputs) {
+                    if (diffInputs.getFirst() != null) {
+                        backward[0] = ctx.reorder(diffOutput, diffInputs.getFirst());
+                    }
+                }
+
+                @Override
+                public void backward() {
+                    backward[0].run();
+                }
+
+                @Override
+                public String describe() {
+                    return "reorder to " + tag.label();
+                }
+            };
+        }
+    }
+
+    /** Output, input gradient and parameter gradients of one training step. */
+    private static List<float[]> step(NetworkSpec spec) {
+        try (Network net = Network.create(spec, 9)) {
+            for (String name : net.tensors().keySet()) {
+                if (name.startsWith("deform_") || name.startsWith("theta")) { // off the integer sampling grid
+                    float[] v = net.tensor(name).toFloatArray();
+                    float[] noise = Check.random(new SplittableRandom(name.hashCode()), v.length);
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] += 0.1f * noise[i];
+                    }
+                    net.tensor(name).copyFrom(v);
+                }
+            }
+            Plan plan = net.plan(2, Mode.TRAINING, PlanOptions.defaults().inputGradient(true));
+            SplittableRandom r = new SplittableRandom(4);
+            plan.input().copyFrom(Check.random(r, Check.count(plan.input().dims())));
+            List<float[]> out = new ArrayList<>();
+            out.add(plan.forward().toFloatArray());
+            plan.outputGradient().copyFrom(Check.random(r, Check.count(plan.output().dims())));
+            plan.backward();
+            out.add(plan.inputGradient().toFloatArray());
+            net.parameters().forEach(p -> out.add(p.grad().toFloatArray()));
+            return out;
+        }
+    }
+
+    @Test
+    void channelsLastInputsGiveTheSameResults() {
+        try (Scope check = Scope.leakChecked("layouts")) {
+            List<java.util.function.Consumer<NetworkBuilder>> bodies = List.of(
+                    b -> CustomLayers.squeezeExcitation(b, 4),
+                    b -> CustomLayers.deformConv(b, DeformConv2d.Params.of(4, 3).padding(1).modulated(true)),
+                    b -> CustomLayers.spatialTransformer(b, loc -> loc.flatten().fc(4)));
+            for (var body : bodies) {
+                List<List<float[]>> results = new ArrayList<>();
+                for (FormatTag tag : List.of(FormatTag.NCHW, FormatTag.NHWC)) {
+                    NetworkBuilder b = NetworkBuilder.input(8, 5, 5).layer(new Relayout(tag));
+                    body.accept(b);
+                    results.add(step(b.flatten().fc(3).build()));
+                }
+                for (int i = 0; i < results.getFirst().size(); i++) {
+                    float[] want = results.get(0).get(i);
+                    Check.close("nhwc vs nchw, result " + i, new long[] {want.length}, want, results.get(1).get(i), 1e-5, 1e-4);
+                }
+            }
+            // The SE kernels read channels-last directly; the others reorder it to plain.
+            NetworkBuilder b = NetworkBuilder.input(8, 5, 5).layer(new Relayout(FormatTag.NHWC));
+            CustomLayers.squeezeExcitation(b, 4);
+            CustomLayers.deformConv(b, DeformConv2d.Params.of(4, 3).padding(1));
+            try (Network net = Network.create(b.build(), 1)) {
+                List<String> d = net.plan(1, Mode.TRAINING).describe();
+                assertTrue(d.stream().anyMatch(l -> l.startsWith("se1: squeeze-excitation r=4 (Java squeeze/scale, oneDNN FCs), acdb")
+                        && !l.contains("reorder")), d.toString());
+                assertTrue(d.stream().anyMatch(l -> l.startsWith("deform1: ") && l.contains("reorders to plain: src acdb")),
+                        d.toString());
+            }
+        }
     }
 
     @Test

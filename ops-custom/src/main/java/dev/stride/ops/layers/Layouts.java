@@ -4,7 +4,6 @@ import dev.stride.core.MemoryDesc;
 import dev.stride.core.Tensor;
 import dev.stride.nn.PlanContext;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.List;
 
 /** Plan-time helpers shared by the custom layers: plain copies of inputs, plain gradient targets, copies. */
@@ -40,7 +39,7 @@ final class Layouts {
         if (from.desc().sameAs(to.desc())) {
             MemorySegment a = from.segment();
             MemorySegment b = to.segment();
-            long bytes = a.byteSize();
+            long bytes = from.desc().byteSize();
             return () -> MemorySegment.copy(a, 0, b, 0, bytes);
         }
         return ctx.reorder(from, to);
@@ -48,9 +47,5 @@ final class Layouts {
 
     static String reorderText(List<String> reordered) {
         return reordered.isEmpty() ? "" : "; reorders to plain: " + String.join(", ", reordered);
-    }
-
-    static List<Runnable> list() {
-        return new ArrayList<>();
     }
 }

@@ -89,13 +89,23 @@ public final class Network implements AutoCloseable {
         return gradients.get(name);
     }
 
-    /** The learnable parameters of layers that are not frozen, with their gradients, in layer order. */
+    /**
+     * The learnable parameters of layers that are not frozen, with their gradients, in layer order. A layer's
+     * parameter names may themselves contain dots ({@code se1.fc1.weight}), so the owner is taken from the
+     * layer, not parsed from the name.
+     */
     public List<Parameter> parameters() {
         ensureOpen();
         List<Parameter> out = new ArrayList<>();
-        for (Map.Entry<String, Tensor> e : gradients.entrySet()) {
-            if (!frozen.contains(layerOf(e.getKey()))) {
-                out.add(new Parameter(e.getKey(), tensors.get(e.getKey()), e.getValue()));
+        for (Node n : spec.nodes()) {
+            if (frozen.contains(n.name())) {
+                continue;
+            }
+            for (Param p : n.params()) {
+                String q = n.name() + "." + p.name();
+                if (!p.state()) {
+                    out.add(new Parameter(q, tensors.get(q), gradients.get(q)));
+                }
             }
         }
         return out;
@@ -138,10 +148,6 @@ public final class Network implements AutoCloseable {
 
     void forget(Plan p) {
         plans.remove(p);
-    }
-
-    private static String layerOf(String qualified) {
-        return qualified.substring(0, qualified.lastIndexOf('.'));
     }
 
     private void ensureOpen() {

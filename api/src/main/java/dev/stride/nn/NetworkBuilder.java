@@ -332,27 +332,21 @@ public final class NetworkBuilder {
 
     /**
      * The seed's receptive-field arithmetic: {@code rf_out = rf_in + (span - 1) * jump_in},
-     * {@code jump_out = jump_in * S}, with {@code span = D*(F-1)+1}; joins take the largest of their inputs;
-     * flatten, FC and global pooling see everything.
+     * {@code jump_out = jump_in * S}, with {@code span = D*(F-1)+1}. The window is over the first input (see
+     * {@link Layer#window}); further inputs are read at the output's own positions (a residual add, a deformable
+     * convolution's offsets), so they only widen the field to theirs: joins take the largest. Flatten, FC and
+     * global pooling see everything.
      */
     private static long[][] receptiveField(Layer layer, List<Node> in, Shape out) {
-        long[] rf = null;
-        long[] jump = null;
         for (Node n : in) {
             if (n.receptiveField() == null) {
                 return new long[][] {null, n.jump()};
             }
-            if (rf == null) {
-                rf = n.receptiveField().clone();
-                jump = n.jump().clone();
-            } else {
-                for (int i = 0; i < rf.length; i++) {
-                    rf[i] = Math.max(rf[i], n.receptiveField()[i]);
-                    jump[i] = Math.max(jump[i], n.jump()[i]);
-                }
-            }
         }
-        if (rf == null || out.spatialDims() != rf.length) {
+        Node first = in.getFirst();
+        long[] rf = first.receptiveField().clone();
+        long[] jump = first.jump().clone();
+        if (out.spatialDims() != rf.length) {
             return new long[][] {null, jump}; // flattened or reduced to features: every output sees all
         }
         Window w = layer.window(in.stream().map(Node::shape).toList());
@@ -362,6 +356,12 @@ public final class NetworkBuilder {
         for (int i = 0; i < rf.length; i++) {
             rf[i] = rf[i] + (w.span(i) - 1) * jump[i];
             jump[i] = jump[i] * w.stride()[i];
+        }
+        for (Node n : in.subList(1, in.size())) {
+            for (int i = 0; i < rf.length; i++) {
+                rf[i] = Math.max(rf[i], n.receptiveField()[i]);
+                jump[i] = Math.max(jump[i], n.jump()[i]);
+            }
         }
         return new long[][] {rf, jump};
     }

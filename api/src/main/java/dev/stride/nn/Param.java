@@ -23,11 +23,23 @@ public record Param(String name, long[] dims, Init init, long fanIn, long fanOut
         /** Xavier/Glorot uniform, {@code U(-a, a)} with {@code a = sqrt(6 / (fanIn + fanOut))}. */
         XAVIER_UNIFORM,
         ZEROS,
-        ONES
+        ONES,
+        /**
+         * The identity affine map {@code [I | 0]} flattened row-major: {@code (1, 0, 0, 0, 1, 0)} for 6 values
+         * (2D, {@code 2 x 3}), {@code (1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0)} for 12 (3D, {@code 3 x 4}). The bias of
+         * a spatial transformer's last FC (with zero weights), so that training starts from "sample the input
+         * as it is" (Jaderberg et al. 2015).
+         */
+        IDENTITY_AFFINE
     }
 
+    /** A learnable parameter; {@link Init#IDENTITY_AFFINE} needs 6 or 12 elements. */
     public static Param learned(String name, long[] dims, Init init, long fanIn, long fanOut) {
-        return new Param(name, dims.clone(), init, fanIn, fanOut, false);
+        Param p = new Param(name, dims.clone(), init, fanIn, fanOut, false);
+        if (init == Init.IDENTITY_AFFINE) {
+            affineRank(p);
+        }
+        return p;
     }
 
     public static Param state(String name, long[] dims, Init init) {
@@ -48,6 +60,12 @@ public record Param(String name, long[] dims, Init init, long fanIn, long fanOut
         switch (init) {
             case ZEROS -> { }
             case ONES -> Arrays.fill(v, 1f);
+            case IDENTITY_AFFINE -> {
+                int d = affineRank(this);
+                for (int i = 0; i < d; i++) {
+                    v[i * (d + 1) + i] = 1f;
+                }
+            }
             case HE_NORMAL -> {
                 double std = Math.sqrt(2.0 / Math.max(1, fanIn));
                 for (int i = 0; i < v.length; i++) {
@@ -62,6 +80,16 @@ public record Param(String name, long[] dims, Init init, long fanIn, long fanOut
             }
         }
         return v;
+    }
+
+    /** {@code d} of a {@code d x (d+1)} affine matrix with this parameter's element count. */
+    private static int affineRank(Param p) {
+        long n = p.elements();
+        if (n != 6 && n != 12) {
+            throw new IllegalArgumentException(p.name + Arrays.toString(p.dims) + ": the identity affine initialisation "
+                    + "needs 6 values (2 x 3, 2D) or 12 (3 x 4, 3D), got " + n);
+        }
+        return n == 6 ? 2 : 3;
     }
 
     @Override

@@ -89,9 +89,12 @@ public final class PlanContext {
         return training() ? planner.network.gradient(node.name() + "." + name) : null;
     }
 
-    /** Whether this layer's parameters are trained by this plan. */
+    /**
+     * Whether this layer's parameters are trained by this plan: a training plan, and the layer not frozen in
+     * the builder nor by {@link Network#setFrozen} (the planner skips the same layers).
+     */
     public boolean trainsParameters() {
-        return training() && !node.frozen() && node.parameterCount() > 0;
+        return training() && !planner.network.isFrozen(node) && node.parameterCount() > 0;
     }
 
     /**

@@ -48,7 +48,7 @@ import java.util.SplittableRandom;
  * ({@link #diffWeights1()} ...), like oneDNN's backward primitives; it needs the {@code src} the forward saw,
  * and the forward's saved {@code z}, {@code a}, {@code s}, so the two alternate.
  *
- * <p>Joining the network builder (a layer interface) is left to that builder (issue 5).
+ * <p>In a network: {@link dev.stride.ops.layers.SqueezeExcitationLayer}.
  */
 public final class SqueezeExcitation extends NativeResource {
 

@@ -8,9 +8,9 @@
  * <p>All tensors are f32 in the plain row-major layout: the kernels address single pixels by row-major index.
  * A network that keeps activations blocked ({@code nChw16c}) reorders to plain before the sampler and back after.
  *
- * <p>The {@code SpatialTransformer} layer itself (a localization sub-network built with the network builder,
- * then {@link dev.stride.ops.stn.AffineSampler}) belongs to the network builder; {@link
- * dev.stride.ops.stn.LocalizationHead} has the pieces it needs: the identity initialisation of the last FC and
- * the zero-copy view of its {@code N x 6} output as {@code theta}.
+ * <p>In a network: {@link dev.stride.ops.layers.AffineSamplerLayer} on {@code (src, theta)}, with the
+ * localization sub-network and its identity head added by
+ * {@link dev.stride.ops.layers.CustomLayers#spatialTransformer}; {@link dev.stride.ops.stn.LocalizationHead} has
+ * the pieces it uses: the zero-copy view of the head's {@code N x 6} output as {@code theta}.
  */
 package dev.stride.ops.stn;

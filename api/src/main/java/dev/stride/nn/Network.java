@@ -3,7 +3,10 @@ package dev.stride.nn;
 import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
 import dev.stride.train.Parameter;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -128,6 +131,29 @@ public final class Network implements AutoCloseable {
 
     public boolean isFrozen(Node node) {
         return frozen.contains(node.name());
+    }
+
+    /**
+     * Copies {@code values} (plain, row-major) into tensor {@code name}, checking the element count and dims.
+     * Dims may differ only by how they are split ({@code 10 x 3136} into {@code 10 x 64 x 7 x 7}), as PyTorch's
+     * linear weights after a flatten do.
+     */
+    public void load(String name, long[] dims, MemorySegment values) {
+        Tensor t = tensor(name);
+        long want = t.segment().byteSize() / Float.BYTES;
+        long have = 1;
+        for (long d : dims) {
+            have *= d;
+        }
+        if (have != want) {
+            throw new IllegalArgumentException("tensor '" + name + "': expected dims " + Arrays.toString(t.dims())
+                    + " (" + want + " values), got " + Arrays.toString(dims) + " (" + have + " values)");
+        }
+        if (values.byteSize() != have * Float.BYTES) {
+            throw new IllegalArgumentException("tensor '" + name + "': " + Arrays.toString(dims) + " needs "
+                    + have * Float.BYTES + " bytes of f32, got " + values.byteSize());
+        }
+        MemorySegment.copy(values, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, t.segment(), ValueLayout.JAVA_FLOAT, 0, have);
     }
 
     /** Plans the network for {@code batch} samples in {@code mode} with every optimisation on. */

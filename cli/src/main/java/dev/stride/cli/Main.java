@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code stride} command line. */
 @Command(name = "stride", mixinStandardHelpOptions = true, version = "Stride 0.1.0",
         description = "Convolutional networks on the CPU with oneDNN, from Java.",
-        subcommands = {TrainCommand.class, EvalCommand.class, SummaryCommand.class, InfoCommand.class, ConvCheckCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvalCommand.class, SummaryCommand.class, BenchCommand.class, InfoCommand.class, ConvCheckCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -1,6 +1,7 @@
 package dev.stride.cli;
 
 import dev.stride.core.Dnnl;
+import dev.stride.core.NativeResource;
 import dev.stride.core.Scope;
 import dev.stride.data.BatchLoader;
 import dev.stride.data.FashionMnist;
@@ -166,6 +167,20 @@ final class TrainCommand implements Callable<Integer> {
         return warm > 0 ? LrSchedule.warmup(warm, 0.01, main) : main;
     }
 
+    /** The process's resident set (VmRSS), to show that long runs do not grow; -1 where /proc is absent. */
+    static long residentMiB() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) >> 10;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
     /** A progress bar per epoch, the running loss on it and in the curves, and a line per finished epoch. */
     private static final class Progress implements Trainer.Listener {
         private final Curves curves;
@@ -215,8 +230,9 @@ final class TrainCommand implements Callable<Integer> {
             bar.close();
             curves.epoch(s.epoch(), s.trainLoss(), s.trainAccuracy(), s.testLoss(), s.testAccuracy());
             System.out.printf(Locale.ROOT, "epoch %d: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%%%s | "
-                    + "lr %.2e | %.1f s%n", s.epoch() + 1, s.trainLoss(), 100 * s.trainAccuracy(), s.testLoss(),
-                    100 * s.testAccuracy(), best ? " (best)" : "", s.learningRate(), s.seconds());
+                    + "lr %.2e | %.1f s | rss %d MiB, native %d MiB%n", s.epoch() + 1, s.trainLoss(),
+                    100 * s.trainAccuracy(), s.testLoss(), 100 * s.testAccuracy(), best ? " (best)" : "",
+                    s.learningRate(), s.seconds(), residentMiB(), NativeResource.liveBytes() >> 20);
         }
     }
 }

@@ -9,11 +9,11 @@ public final class Accuracy {
     /**
      * Counts the first {@code count} samples.
      *
-     * @param predicted predicted classes (e.g. from {@link Metrics#argmax})
      * @param labels    true classes
+     * @param predicted predicted classes (e.g. from {@link Metrics#argmax})
      */
-    public void add(int[] predicted, int[] labels, int count) {
-        Metrics.checkBatch("accuracy", predicted, labels, count);
+    public void add(int[] labels, int[] predicted, int count) {
+        Metrics.checkBatch("accuracy", labels, predicted, count);
         long c = 0;
         for (int i = 0; i < count; i++) {
             c += predicted[i] == labels[i] ? 1 : 0;

@@ -106,7 +106,7 @@ public final class Adam extends Optimizer {
             double bc1 = 1 - Math.pow(beta1, t);
             double bc2 = 1 - Math.pow(beta2, t);
             float negStepSize = (float) -(lr / bc1);
-            float bc2Sqrt = (float) Math.sqrt(bc2);
+            float invBc2Sqrt = (float) (1 / Math.sqrt(bc2));
             float b1 = (float) beta1;
             float keep1 = (float) (1 - beta1);
             float b2 = (float) beta2;
@@ -121,7 +121,7 @@ public final class Adam extends Optimizer {
                 long n = value.byteSize() / Float.BYTES;
                 boolean decays = o.decays(i);
                 k.adam(value, grads(p), expAvg[i].segment(), expAvgSq[i].segment(), n, decoupled && decays, decay,
-                        !decoupled && decays, l2, b1, keep1, b2, keep2, bc2Sqrt, e, negStepSize);
+                        !decoupled && decays, l2, b1, keep1, b2, keep2, invBc2Sqrt, e, negStepSize);
             }
         }
 

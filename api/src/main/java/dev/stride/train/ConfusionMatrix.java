@@ -56,22 +56,27 @@ public final class ConfusionMatrix {
         return classNames;
     }
 
-    /** Counts one sample of class {@code actual} predicted as {@code predicted}. */
-    public void add(int actual, int predicted) {
-        check(actual, "true class");
+    /** Counts one sample of class {@code label} predicted as {@code predicted}. */
+    public void add(int label, int predicted) {
+        check(label, "true class");
         check(predicted, "predicted class");
-        counts[actual][predicted]++;
+        counts[label][predicted]++;
     }
 
-    /** Counts the first {@code count} samples. */
-    public void add(int[] actual, int[] predicted, int count) {
-        Metrics.checkBatch("confusion matrix", predicted, actual, count);
+    /**
+     * Counts the first {@code count} samples; nothing is counted when one of them is out of range.
+     *
+     * @param labels    true classes
+     * @param predicted predicted classes (e.g. from {@link Metrics#argmax})
+     */
+    public void add(int[] labels, int[] predicted, int count) {
+        Metrics.checkBatch("confusion matrix", labels, predicted, count);
         for (int i = 0; i < count; i++) {
-            check(actual[i], "true class");
+            check(labels[i], "true class");
             check(predicted[i], "predicted class");
         }
         for (int i = 0; i < count; i++) {
-            counts[actual[i]][predicted[i]]++;
+            counts[labels[i]][predicted[i]]++;
         }
     }
 

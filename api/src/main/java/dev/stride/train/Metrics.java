@@ -61,14 +61,16 @@ public final class Metrics {
         }
     }
 
-    static void checkBatch(String what, int[] a, int[] b, int count) {
-        if (a == null || b == null) {
-            throw new IllegalArgumentException(what + ": expected predicted classes and labels, got "
-                    + (a == null ? "null" : a.length + " predictions") + " and " + (b == null ? "null" : b.length + " labels"));
+    /** Checks {@code labels} and {@code predicted} hold at least {@code count} classes each. */
+    static void checkBatch(String what, int[] labels, int[] predicted, int count) {
+        if (labels == null || predicted == null) {
+            throw new IllegalArgumentException(what + ": expected labels and predicted classes, got "
+                    + (labels == null ? "null" : labels.length + " labels") + " and "
+                    + (predicted == null ? "null" : predicted.length + " predictions"));
         }
-        if (count < 0 || count > a.length || count > b.length) {
-            throw new IllegalArgumentException(what + ": count " + count + " does not fit arrays of " + a.length + " and "
-                    + b.length + " elements");
+        if (count < 0 || count > labels.length || count > predicted.length) {
+            throw new IllegalArgumentException(what + ": count " + count + " does not fit " + labels.length + " labels and "
+                    + predicted.length + " predictions");
         }
     }
 }

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
  */
 class KernelsTest {
 
-    static final int[] LENGTHS = {1, 7, Kernels.CHUNK - 1, Kernels.CHUNK, Kernels.CHUNK + 1, 3 * Kernels.CHUNK + 17};
+    static final int[] LENGTHS = {1, 7, Kernels.CHUNK - 1, Kernels.CHUNK, Kernels.CHUNK + 1, (Kernels.FLUSH + 3) * Kernels.CHUNK + 17};
 
     @Test
     void sgd() {
@@ -77,10 +77,10 @@ class KernelsTest {
                         float g = l2 ? Math.fma(pi, 0.01f, x[1][i]) : x[1][i];
                         m[i] = Math.fma(g, 0.1f, m[i] * 0.9f);
                         v[i] = v[i] * 0.999f + 0.001f * g * g;
-                        p[i] = pi + -0.0123f * m[i] / ((float) Math.sqrt(v[i]) / 0.0447f + 1e-8f);
+                        p[i] = pi + -0.0123f * m[i] / ((float) Math.sqrt(v[i]) * 22.37f + 1e-8f);
                     }
                     float[][] got = run(x, s -> new Kernels().adam(s[0], s[1], s[2], s[3], n, decoupled, 0.999f, l2, 0.01f,
-                            0.9f, 0.1f, 0.999f, 0.001f, 0.0447f, 1e-8f, -0.0123f));
+                            0.9f, 0.1f, 0.999f, 0.001f, 22.37f, 1e-8f, -0.0123f));
                     String what = "adam decoupled=" + decoupled + " l2=" + l2 + " n=" + n;
                     assertArrayEquals(p, got[0], what + ": values");
                     assertArrayEquals(m, got[2], what + ": exp_avg");
@@ -103,7 +103,7 @@ class KernelsTest {
                 clamped[i] = Math.min(Math.max(clamped[i], -0.25f), 0.25f);
             }
             double w = want;
-            float[][] unused = run(x, s -> assertEquals(w, new Kernels().sumOfSquares(s[0], n), 1e-12 * w, "n=" + n));
+            float[][] unused = run(x, s -> assertEquals(w, new Kernels().sumOfSquares(s[0], n), 1e-6 * w, "n=" + n));
             assertArrayEquals(x[0], unused[0]);
             assertArrayEquals(scaled, run(x, s -> new Kernels().scale(s[0], n, 0.37f))[0], "scale n=" + n);
             assertArrayEquals(clamped, run(x, s -> new Kernels().clamp(s[0], n, 0.25f))[0], "clamp n=" + n);

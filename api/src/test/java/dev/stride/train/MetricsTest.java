@@ -37,14 +37,14 @@ class MetricsTest {
     void accuracyCountsMatches() {
         Accuracy acc = new Accuracy();
         assertTrue(Double.isNaN(acc.value()));
-        acc.add(new int[] {1, 2, 3, 4, 9}, new int[] {1, 0, 3, 0, 5}, 4);
+        acc.add(new int[] {1, 0, 3, 0, 5}, new int[] {1, 2, 3, 4, 9}, 4);
         assertEquals(2, acc.correct());
         assertEquals(4, acc.total());
         acc.add(3, 4);
         assertEquals(5.0 / 8, acc.value());
         assertEquals("Accuracy[62.50% (5/8)]", acc.toString());
         var e = assertThrows(IllegalArgumentException.class, () -> acc.add(new int[2], new int[3], 3));
-        assertEquals("accuracy: count 3 does not fit arrays of 2 and 3 elements", e.getMessage());
+        assertEquals("accuracy: count 3 does not fit 2 labels and 3 predictions", e.getMessage());
         acc.reset();
         assertEquals(0, acc.total());
     }

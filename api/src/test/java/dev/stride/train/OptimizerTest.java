@@ -72,6 +72,32 @@ class OptimizerTest {
     }
 
     @Test
+    void stepAllocatesNoHeapMemoryOnceCompiled() {
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (Scope scope = Scope.leakChecked("no heap allocation")) {
+            SplittableRandom r = new SplittableRandom(2);
+            List<Parameter> ps = network(scope, r);
+            randomGrads(ps, r);
+            for (var make : OPTIMIZERS) {
+                Optimizer opt = make.apply(scope, ps);
+                for (int i = 0; i < 300; i++) {
+                    GradClip.byNorm(ps, 1e9);
+                    opt.step();
+                }
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 200; i++) {
+                    GradClip.byNorm(ps, 1e9);
+                    opt.step();
+                }
+                long bytes = threads.getCurrentThreadAllocatedBytes() - before;
+                // A scratch array allocated per step would be >= 1 KiB a step; allow a little for the JIT's own work.
+                assertTrue(bytes < 200 * 64, opt + ": " + bytes + " heap bytes allocated in 200 steps");
+                opt.close();
+            }
+        }
+    }
+
+    @Test
     void resumingFromSavedStateContinuesExactly() {
         for (var make : OPTIMIZERS) {
             try (Scope scope = Scope.leakChecked("resume")) {

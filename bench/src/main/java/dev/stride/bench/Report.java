@@ -19,7 +19,8 @@ import java.util.Map;
  *
  * <p>The custom ops (issue 4) have a PyTorch twin instead of a C one ({@code bench/python/custom_ops.py}, its
  * {@code torch_tuned_*} and {@code torch_stock_*} lines in the same file and format as the C twins'): they get
- * a second table, Java against PyTorch at its best with the stock PyTorch figure beside it.
+ * a second table, Java against PyTorch at its best with the stock PyTorch figure beside it. The end-to-end
+ * networks (issue 5, {@link EndToEndBench} against {@code bench/python/e2e.py}) get a third, in images/s.
  *
  * <p>Usage: {@code Report <c-results.txt> <jmh.json>...}; exits 1 when a target fails and
  * {@code STRIDE_BENCH_STRICT=1}.
@@ -199,17 +200,27 @@ public final class Report {
             }
         }
         boolean opsMeasured = opsRows().stream().anyMatch(r -> java.containsKey(r.jmh()));
-        if (rows.size() > 1 || !opsMeasured) {
+        boolean e2eMeasured = e2eRows().stream().anyMatch(r -> java.containsKey(r.jmh(true)) || java.containsKey(r.jmh(false)));
+        boolean printed = false;
+        if (rows.size() > 1 || !(opsMeasured || e2eMeasured)) {
             print(rows);
             System.out.println("Median = median over all 1-s windows of the per-call median in each window (JMH sample "
                 + "mode / C twin timing every call), each row measured C, Java, C, Java back to back.");
             notes.forEach(System.out::println);
+            printed = true;
         }
         if (opsMeasured) {
-            if (rows.size() > 1) {
+            if (printed) {
                 System.out.println();
             }
             allPass &= opsTable(c, java);
+            printed = true;
+        }
+        if (e2eMeasured) {
+            if (printed) {
+                System.out.println();
+            }
+            allPass &= e2eTable(c, java);
         }
         if (!allPass && "1".equals(System.getenv("STRIDE_BENCH_STRICT"))) {
             System.exit(1);
@@ -284,6 +295,93 @@ public final class Report {
         return allPass;
     }
 
+    /**
+     * One row of the end-to-end table (issue 5): a model of {@link EndToEndBench} in one pass, its PyTorch twin
+     * ({@code bench/python/e2e.py}, case {@code <model>_<pass>}) and the target: Stride's optimised plan at least
+     * {@code target} x the images/s of PyTorch at its best.
+     */
+    private record E2eRow(String model, boolean training, int batch, double target) {
+        String jmh(boolean optimised) {
+            return B + "EndToEndBench." + (training ? "trainStep" : "inference") + "[model=" + model + ",plan="
+                    + (optimised ? "optimised" : "unoptimised") + "]";
+        }
+
+        String torchCase() {
+            return model + (training ? "_train" : "_infer");
+        }
+    }
+
+    private static List<E2eRow> e2eRows() {
+        List<E2eRow> out = new ArrayList<>();
+        for (String m : List.of("tfReference", "smallResNet", "smallDenseNet")) {
+            out.add(new E2eRow(m, true, EndToEndBench.TRAIN_BATCH, 2));
+            out.add(new E2eRow(m, false, EndToEndBench.INFERENCE_BATCH, 2.5));
+        }
+        return out;
+    }
+
+    /**
+     * The end-to-end table: images/s of Stride's optimised and unoptimised plans against PyTorch at its best
+     * (measured PyTorch, Stride optimised, Stride unoptimised, twice) and stock (one run). Returns whether every
+     * target passed.
+     */
+    private static boolean e2eTable(Map<String, List<Double>> twins, Map<String, List<Double>> java) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"model", "pass", "Stride optimised", "Stride unoptimised (opt speed-up)",
+                "PyTorch tuned", "PyTorch stock", "Stride/PyTorch tuned", "target", "result"});
+        List<String> notes = new ArrayList<>();
+        boolean allPass = true;
+        for (E2eRow r : e2eRows()) {
+            List<Double> opt = java.get(r.jmh(true));
+            List<Double> unopt = java.get(r.jmh(false));
+            if ((opt == null || opt.isEmpty()) && (unopt == null || unopt.isEmpty())) {
+                continue; // not measured
+            }
+            List<Double> tuned = twins.get("torch_tuned_" + r.torchCase());
+            List<Double> stock = twins.get("torch_stock_" + r.torchCase());
+            String pass = (r.training() ? "train step" : "inference") + " (batch " + r.batch() + ")";
+            String optCell = opt == null || opt.isEmpty() ? "missing" : rate(r.batch(), median(opt));
+            String unoptCell = unopt == null || unopt.isEmpty() ? "missing" : rate(r.batch(), median(unopt))
+                    + (opt == null || opt.isEmpty() ? "" : String.format(Locale.ROOT, " (%.2fx)",
+                            median(unopt) / median(opt)));
+            String tunedCell = tuned == null || tuned.isEmpty() ? "missing" : rate(r.batch(), median(tuned));
+            String stockCell = stock == null || stock.isEmpty() ? "missing" : rate(r.batch(), median(stock))
+                    + (opt == null || opt.isEmpty() ? "" : String.format(Locale.ROOT, " (Stride %.2fx)",
+                            median(stock) / median(opt)));
+            if (opt == null || opt.isEmpty() || tuned == null || tuned.isEmpty()) {
+                rows.add(new String[] {r.model(), pass, optCell, unoptCell, tunedCell, stockCell, "", "",
+                        "FAIL (no result)"});
+                allPass = false;
+                continue;
+            }
+            double ratio = median(tuned) / median(opt);
+            boolean ok = ratio >= r.target();
+            allPass &= ok;
+            notes.add(String.format(Locale.ROOT, "%s %s: quietest 1-s window: Stride %s, PyTorch tuned %s (ratio %.2f); "
+                    + "%d Stride / %d PyTorch tuned windows", r.model(), pass, rate(r.batch(), min(opt)),
+                    rate(r.batch(), min(tuned)), min(tuned) / min(opt), opt.size(), tuned.size()));
+            rows.add(new String[] {r.model(), pass, optCell, unoptCell, tunedCell, stockCell,
+                    String.format(Locale.ROOT, "%.2f", ratio), String.format(Locale.ROOT, ">= %sx PyTorch",
+                            fmt(r.target())), ok ? "PASS" : "FAIL"});
+        }
+        print(rows);
+        System.out.println("Images/s (time per step or batch in brackets) from the median of all 1-s window medians; "
+                + "Stride optimised = PlanOptions.defaults() (post-op fusion, BN+ReLU fused, BN folded for inference, "
+                + "buffer reuse), unoptimised = PlanOptions.unoptimised(). Train step = forward + softmax "
+                + "cross-entropy + backward (every parameter gradient), no optimizer step on either side. PyTorch "
+                + "1.13 (bench/python/e2e.py), same models and threads, tuned = Debian libopenblas0-pthread + glibc "
+                + "malloc tuned (MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 "
+                + "MALLOC_TOP_PAD_=268435456), measured PyTorch, Stride, Stride unoptimised twice in turn; stock = one "
+                + "run with glibc's default malloc.");
+        notes.forEach(System.out::println);
+        return allPass;
+    }
+
+    private static String rate(int batch, double micros) {
+        double perSecond = batch / (micros / 1e6);
+        return String.format(Locale.ROOT, "%.0f img/s (%.1f ms)", perSecond, micros / 1e3);
+    }
+
     private static String torchNote() {
         return "1.13/torchvision 0.14 (bench/python/custom_ops.py)";
     }
@@ -352,7 +450,14 @@ public final class Report {
                         + "run it in sample mode (-bm sample)");
             }
             double scale = toMicros((String) metric.get("scoreUnit"));
-            List<Double> windows = out.computeIfAbsent((String) run.get("benchmark"), k -> new ArrayList<>());
+            // Parameterised benchmarks (EndToEndBench) are keyed benchmark[name=value,...], names sorted.
+            String key = (String) run.get("benchmark");
+            if (run.get("params") instanceof Map<?, ?> params && !params.isEmpty()) {
+                key += new java.util.TreeMap<>((Map<String, Object>) params).entrySet().stream()
+                        .map(e -> e.getKey() + "=" + e.getValue())
+                        .collect(java.util.stream.Collectors.joining(",", "[", "]"));
+            }
+            List<Double> windows = out.computeIfAbsent(key, k -> new ArrayList<>());
             for (Object fork : forks) {
                 for (Object iteration : (List<Object>) fork) {
                     windows.add(histogramMedian((List<Object>) iteration) * scale);

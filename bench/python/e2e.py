@@ -1,8 +1,12 @@
 #!/usr/bin/python3
 """PyTorch twins of bench/src/main/java/dev/stride/bench/EndToEndBench.java (issue 5, "Speed").
 
-Run with Debian's interpreter (/usr/bin/python3, python3-torch 1.13); scripts/bench calls it once per case and
-round:
+Run with Debian's interpreter (/usr/bin/python3, python3-torch 1.13). scripts/bench runs it in lock step with
+the Java side (dev.stride.bench.EndToEndCompare starts one process per variant and asks for one step at a time):
+
+    /usr/bin/python3 bench/python/e2e.py --serve --variant tuned tfReference_train
+
+and it also times cases on its own, like the other twins:
 
     /usr/bin/python3 bench/python/e2e.py --variant tuned tfReference_train
 
@@ -22,8 +26,10 @@ Cases:
                  gradient; no optimizer step, as on the Java side), in train() mode (BN batch statistics)
   <model>_infer  batch 256: forward under torch.no_grad() in eval() mode
 Inputs uniform in [0, 1), labels uniform in 0..9, from seed 42; same thread count as oneDNN on the Java side.
-Timed like the C twins (timing.py): STRIDE_BENCH_WARMUP_S seconds of warm-up, then STRIDE_BENCH_MEASURE_S
-windows of one second, one line per case:
+With --serve: a 'ready ...' line, then one step per 'step' line on stdin, answered with its wall and process
+CPU time in ns.
+Otherwise timed like the C twins (timing.py): STRIDE_BENCH_WARMUP_S seconds of warm-up, then
+STRIDE_BENCH_MEASURE_S windows of one second, one line per case:
 
     torch_<variant>_<case> median_us=<median of the window medians> best_us=<quietest window> windows=w1,w2,...
 
@@ -32,6 +38,7 @@ stderr says what this process actually ran with. --check prints each model's par
 """
 import argparse
 import sys
+import time
 
 import torch
 import torch.nn as nn
@@ -171,12 +178,38 @@ for _m in MODELS:
     CASES[f"{_m}_infer"] = (lambda m: lambda: infer_case(m))(_m)
 
 
+def serve(case, variant):
+    """Lock-step mode for dev.stride.bench.EndToEndCompare: one step per 'step' line on stdin, answered with its
+    wall and process CPU time in ns; 'quit' ends. The first line says what this process runs with."""
+    step = CASES[case]()
+    step()
+    print(f"ready {case} {variant}: torch {torch.__version__}, {torch.get_num_threads()} thread(s), {malloc_note()}, "
+          f"BLAS {loaded_blas()}", flush=True)
+    clock = time.perf_counter_ns
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "quit":
+            return
+        if command != "step":
+            raise SystemExit(f"e2e.py --serve: unknown command '{command}' (expected step or quit)")
+        a, cpu = clock(), time.process_time_ns()
+        step()
+        print(clock() - a, time.process_time_ns() - cpu, flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variant", help="label of the lines: tuned or stock")
     ap.add_argument("--check", action="store_true", help="print each model's parameter count and output shape")
+    ap.add_argument("--serve", action="store_true", help="lock-step mode for EndToEndCompare (one case)")
     ap.add_argument("cases", nargs="*", choices=sorted(CASES) + [[]])
     args = ap.parse_args()
+    if args.serve:
+        if len(args.cases) != 1 or not args.variant:
+            ap.error("--serve takes --variant and exactly one case")
+        torch.set_num_threads(threads())
+        serve(args.cases[0], args.variant)
+        return
     if args.check:
         for name, cls in MODELS.items():
             model = cls().eval()

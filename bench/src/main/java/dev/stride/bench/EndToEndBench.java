@@ -42,6 +42,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@link PlanOptions#unoptimised()} (one primitive per layer, every buffer separate): the difference is what
  * the planning is worth. Inputs are uniform in [0, 1) with uniform random labels, written once: the rows time
  * the network, not data loading. oneDNN runs at its default thread count.
+ *
+ * <p>{@code scripts/bench} compares these states with PyTorch through {@link EndToEndCompare}, one step of each
+ * in turn; the JMH benchmarks time them alone, e.g.
+ * {@code java -cp ... org.openjdk.jmh.Main EndToEndBench.trainStep -p model=tfReference -p plan=optimised}.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)

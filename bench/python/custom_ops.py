@@ -20,24 +20,16 @@ Every fwd+bwd case builds its graph afresh and drops the gradients afterwards (g
 optimizer.zero_grad(set_to_none=True) does), i.e. what one training step costs PyTorch.
 """
 import argparse
-import os
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.ops import deform_conv2d
 
+from timing import loaded_blas, malloc_note, measure, result_line, threads
+
 SEED = 42
-
-
-def threads():
-    env = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return len(os.sched_getaffinity(0))
 
 
 def uniform(shape, lo, hi, gen, requires_grad=False):
@@ -151,47 +143,6 @@ CASES = {
 }
 
 
-def env_seconds(name, default):
-    v = os.environ.get(name, "").strip()
-    return float(v) if v else default
-
-
-def measure(step):
-    """bench_common.h's MEASURE_WINDOWS: warm up, then per-call times in 1-s windows; window medians in us."""
-    warm = env_seconds("STRIDE_BENCH_WARMUP_S", 3)
-    windows = max(1, int(env_seconds("STRIDE_BENCH_MEASURE_S", 5)))
-    clock = time.perf_counter_ns
-    step()  # at least one call, however long the warm-up
-    t0 = clock()
-    while clock() - t0 < warm * 1e9:
-        step()
-    medians = []
-    for _ in range(windows):
-        times = []
-        start = b = clock()
-        while b - start < 1e9:
-            a = clock()
-            step()
-            b = clock()
-            times.append((b - a) / 1e3)
-        medians.append(statistics.median(times))
-    return medians
-
-
-def loaded_blas():
-    """The BLAS libraries this process mapped (Debian's torch calls libblas.so.3, an update-alternatives link)."""
-    libs = set()
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                path = line.split()[-1] if len(line.split()) >= 6 else ""
-                if "blas" in os.path.basename(path).lower() or "lapack" in os.path.basename(path).lower():
-                    libs.add(os.path.realpath(path))
-    except OSError:
-        pass
-    return ",".join(sorted(libs)) or "none found"
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variant", required=True, help="label of the lines: tuned or stock")
@@ -199,14 +150,13 @@ def main():
     args = ap.parse_args()
     n = threads()
     torch.set_num_threads(n)
-    malloc = " ".join(f"{k}={os.environ[k]}" for k in sorted(os.environ) if k.startswith("MALLOC_")) or "stock malloc"
+    malloc = malloc_note()
     for case in args.cases:
         step = CASES[case]()
         medians = measure(step)
         print(f"# torch: {case} {args.variant}: torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
               f"{malloc}, BLAS {loaded_blas()}", file=sys.stderr, flush=True)
-        print(f"torch_{args.variant}_{case} median_us={statistics.median(medians):.4f} best_us={min(medians):.4f} "
-              f"windows={','.join(f'{m:.4f}' for m in medians)} threads={torch.get_num_threads()}", flush=True)
+        print(result_line(f"torch_{args.variant}_{case}", medians, torch.get_num_threads()), flush=True)
 
 
 if __name__ == "__main__":

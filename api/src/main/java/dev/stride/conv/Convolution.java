@@ -497,7 +497,8 @@ public final class Convolution {
      * grouped); diff_bias {@code K}.
      *
      * <p>Created once from a {@link Forward} (its geometry, and its primitive descriptor as oneDNN's hint),
-     * with the layouts oneDNN chose for {@code format_tag_any}; the bias gradient is plain, like the bias.
+     * with the layouts oneDNN chose for {@code format_tag_any}, except that a forward reading a plain source
+     * keeps that source plain; the bias gradient is plain, like the bias.
      */
     public static final class BackwardWeights extends PrimitiveOp {
 
@@ -517,10 +518,27 @@ public final class Convolution {
          * @param forward the forward this differentiates; only read here, it may be closed afterwards
          */
         public static BackwardWeights create(Scope scope, String name, Forward forward) {
+            // A forward that reads a plain source (a network's first layer, one or three channels) keeps it plain
+            // here too: left to 'any', oneDNN pads it to a channel block (1 -> 8 or 16 channels), the input gets
+            // reordered into that every step, and the padded kernel runs several times slower. Falls back to
+            // 'any' should that choice only find the reference implementation.
+            MemoryDesc fwdSrc = forward.srcDesc();
+            if (fwdSrc.isPlain()) {
+                BackwardWeights plain = create(scope, name, forward, fwdSrc);
+                if (!plain.primitive().implementation().startsWith("ref")) {
+                    return plain;
+                }
+                plain.close();
+            }
+            return create(scope, name, forward, null);
+        }
+
+        /** With the source layout {@code srcLayout}, or oneDNN's choice when null. */
+        private static BackwardWeights create(Scope scope, String name, Forward forward, MemoryDesc srcLayout) {
             Geometry g = forward.geometry();
             MemorySegment hint = forward.primitive().descHandle();
             try (Scope tmp = Scope.open(name + ".create"); Arena a = Arena.ofConfined()) {
-                MemoryDesc src = MemoryDesc.any(tmp, g.src());
+                MemoryDesc src = srcLayout != null ? srcLayout : MemoryDesc.any(tmp, g.src());
                 MemoryDesc diffW = MemoryDesc.any(tmp, g.weights());
                 MemoryDesc diffB = g.bias() == null ? null : MemoryDesc.plain(tmp, g.bias());
                 MemoryDesc diffDst = MemoryDesc.any(tmp, g.dst());

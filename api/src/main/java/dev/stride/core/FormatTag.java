@@ -18,7 +18,15 @@ public enum FormatTag {
     ACDB("acdb", 4, dnnl_h::dnnl_acdb),
     ABCDE("abcde", 5, dnnl_h::dnnl_abcde),
     ACDEB("acdeb", 5, dnnl_h::dnnl_acdeb),
-    ABCDEF("abcdef", 6, dnnl_h::dnnl_abcdef);
+    ABCDEF("abcdef", 6, dnnl_h::dnnl_abcdef),
+    /** Channels blocked by 8 ({@code nChw8c}, AVX2's activation layout). */
+    ABCD8B("aBcd8b", 4, dnnl_h::dnnl_aBcd8b),
+    /** Channels blocked by 16 ({@code nChw16c}, AVX-512's activation layout). */
+    ABCD16B("aBcd16b", 4, dnnl_h::dnnl_aBcd16b),
+    /** 3D, channels blocked by 8 ({@code nCdhw8c}). */
+    ABCDE8B("aBcde8b", 5, dnnl_h::dnnl_aBcde8b),
+    /** 3D, channels blocked by 16 ({@code nCdhw16c}). */
+    ABCDE16B("aBcde16b", 5, dnnl_h::dnnl_aBcde16b);
 
     /** Batch, channels, width: {@code ncw}. */
     public static final FormatTag NCW = ABC;
@@ -58,6 +66,19 @@ public enum FormatTag {
             case 6 -> ABCDEF;
             default -> throw new IllegalArgumentException("no plain format for " + ndims + " dimensions (1..6 supported)");
         };
+    }
+
+    /**
+     * The tag spelled {@code layout} as {@link MemoryDesc#layout()} spells it ({@code abcd}, {@code aBcd8b}),
+     * or null when this enum has none.
+     */
+    public static FormatTag ofLayout(String layout) {
+        for (FormatTag t : values()) {
+            if (t != ANY && t.label.equals(layout)) {
+                return t;
+            }
+        }
+        return null;
     }
 
     /** Number of dimensions this tag describes (0 for {@link #ANY}). */

@@ -19,9 +19,10 @@ import java.util.Map;
  *
  * <p>The custom ops (issue 4) have a PyTorch twin instead of a C one ({@code bench/python/custom_ops.py}, its
  * {@code torch_tuned_*} and {@code torch_stock_*} lines in the same file and format as the C twins'): they get
- * a second table, Java against PyTorch at its best with the stock PyTorch figure beside it.
+ * a second table, Java against PyTorch at its best with the stock PyTorch figure beside it. The end-to-end
+ * networks (issue 5, measured in lock step by {@link EndToEndCompare}) get a third, in images/s.
  *
- * <p>Usage: {@code Report <c-results.txt> <jmh.json>...}; exits 1 when a target fails and
+ * <p>Usage: {@code Report <c-results.txt> [<jmh.json>...]}; exits 1 when a target fails and
  * {@code STRIDE_BENCH_STRICT=1}.
  */
 public final class Report {
@@ -136,8 +137,8 @@ public final class Report {
     private Report() {}
 
     public static void main(String[] argv) throws IOException {
-        if (argv.length < 2) {
-            System.err.println("usage: Report <c-results.txt> <jmh.json>...");
+        if (argv.length < 1) {
+            System.err.println("usage: Report <c-results.txt> [<jmh.json>...]");
             System.exit(2);
         }
         Map<String, List<Double>> c = readTwins(Path.of(argv[0]));
@@ -191,25 +192,39 @@ public final class Report {
         }
         // Twins with no row above (a C case added before its Java benchmark): shown, not judged.
         for (String twin : c.keySet()) {
-            if (twin.startsWith("torch_")) {
-                continue; // the PyTorch twins of the custom ops: their own table below
+            if (twin.startsWith("torch_") || twin.startsWith("e2e_") || twin.startsWith("cpu:")) {
+                continue; // the PyTorch twins and the end-to-end rows: their own tables below
             }
             if (pairs.stream().noneMatch(p -> p.twin().equals(twin))) {
                 rows.add(new String[] {twin, "no Java benchmark", us(min(c.get(twin))), "", "", "C only"});
             }
         }
         boolean opsMeasured = opsRows().stream().anyMatch(r -> java.containsKey(r.jmh()));
-        if (rows.size() > 1 || !opsMeasured) {
+        boolean e2eMeasured = c.keySet().stream().anyMatch(k -> k.startsWith("e2e_"));
+        boolean printed = false;
+        if (rows.size() > 1 || !(opsMeasured || e2eMeasured)) {
             print(rows);
             System.out.println("Median = median over all 1-s windows of the per-call median in each window (JMH sample "
                 + "mode / C twin timing every call), each row measured C, Java, C, Java back to back.");
             notes.forEach(System.out::println);
+            printed = true;
         }
         if (opsMeasured) {
-            if (rows.size() > 1) {
+            if (printed) {
                 System.out.println();
             }
             allPass &= opsTable(c, java);
+            printed = true;
+        }
+        if (e2eMeasured) {
+            if (printed) {
+                System.out.println();
+            }
+            allPass &= e2eTable(c);
+            if (c.keySet().stream().anyMatch(k -> k.startsWith("cpu:e2e_") && k.endsWith("@" + ONE_THREAD))) {
+                System.out.println();
+                e2eOneThreadTable(c);
+            }
         }
         if (!allPass && "1".equals(System.getenv("STRIDE_BENCH_STRICT"))) {
             System.exit(1);
@@ -284,6 +299,133 @@ public final class Report {
         return allPass;
     }
 
+    /**
+     * One row of the end-to-end table (issue 5): a model of {@link EndToEndBench} in one pass, as
+     * {@link EndToEndCompare} measured it (lines {@code e2e_stride_optimised_<case>},
+     * {@code e2e_stride_unoptimised_<case>}, {@code torch_tuned_<case>}, {@code torch_stock_<case>}, every step in
+     * round order), and the target: Stride's optimised plan at least {@code target} x PyTorch's images/s.
+     */
+    private record E2eRow(String model, boolean training, int batch, double target) {
+        String torchCase() {
+            return model + (training ? "_train" : "_infer");
+        }
+    }
+
+    private static List<E2eRow> e2eRows() {
+        List<E2eRow> out = new ArrayList<>();
+        for (String m : List.of("tfReference", "smallResNet", "smallDenseNet")) {
+            out.add(new E2eRow(m, true, EndToEndBench.TRAIN_BATCH, 2));
+            out.add(new E2eRow(m, false, EndToEndBench.INFERENCE_BATCH, 2.5));
+        }
+        return out;
+    }
+
+    /**
+     * The end-to-end table: images/s of Stride's optimised and unoptimised plans and of PyTorch tuned and stock,
+     * all four measured in lock step; judged on the median over rounds of PyTorch tuned's step time over
+     * Stride optimised's in the same round. Returns whether every target passed.
+     */
+    private static boolean e2eTable(Map<String, List<Double>> steps) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"model", "pass", "Stride optimised", "Stride unoptimised", "optimised speed-up",
+                "PyTorch tuned", "PyTorch stock", "Stride/PyTorch tuned", "Stride/PyTorch stock", "target", "result"});
+        List<String> notes = new ArrayList<>();
+        boolean allPass = true;
+        for (E2eRow r : e2eRows()) {
+            List<Double> opt = steps.get("e2e_stride_optimised_" + r.torchCase());
+            if (opt == null || opt.isEmpty()) {
+                continue; // not measured
+            }
+            List<Double> unopt = steps.get("e2e_stride_unoptimised_" + r.torchCase());
+            List<Double> tuned = steps.get("torch_tuned_" + r.torchCase());
+            List<Double> stock = steps.get("torch_stock_" + r.torchCase());
+            String pass = (r.training() ? "train step" : "inference") + " (batch " + r.batch() + ")";
+            if (unopt == null || tuned == null || stock == null || unopt.size() != opt.size()
+                    || tuned.size() != opt.size() || stock.size() != opt.size()) {
+                rows.add(new String[] {r.model(), pass, rate(r.batch(), median(opt)), "", "", "", "", "", "", "",
+                        "FAIL (missing or unpaired results)"});
+                allPass = false;
+                continue;
+            }
+            double ratio = pairedRatio(tuned, opt);
+            boolean ok = ratio >= r.target();
+            allPass &= ok;
+            notes.add(String.format(Locale.ROOT, "%s %s: %d rounds; ratios of medians: PyTorch tuned/Stride %.2f, "
+                    + "Stride unoptimised/optimised %.2f; fastest step: Stride %s, PyTorch tuned %s", r.model(), pass,
+                    opt.size(), median(tuned) / median(opt), median(unopt) / median(opt), rate(r.batch(), min(opt)),
+                    rate(r.batch(), min(tuned))));
+            rows.add(new String[] {r.model(), pass, rate(r.batch(), median(opt)), rate(r.batch(), median(unopt)),
+                    String.format(Locale.ROOT, "%.2fx", pairedRatio(unopt, opt)), rate(r.batch(), median(tuned)),
+                    rate(r.batch(), median(stock)), String.format(Locale.ROOT, "%.2f", ratio),
+                    String.format(Locale.ROOT, "%.2f", pairedRatio(stock, opt)),
+                    String.format(Locale.ROOT, ">= %sx PyTorch", fmt(r.target())), ok ? "PASS" : "FAIL"});
+        }
+        print(rows);
+        System.out.println("Images/s (median time per step or batch in brackets); ratios = median over rounds of the "
+                + "other's step time / Stride optimised's step time in the same round (all four run one step each in "
+                + "turn, bench/src/main/java/dev/stride/bench/EndToEndCompare.java). Stride optimised = "
+                + "PlanOptions.defaults() (post-op fusion, BN+ReLU fused, BN folded for inference, buffer reuse), "
+                + "unoptimised = PlanOptions.unoptimised(). Train step = forward + softmax cross-entropy + backward "
+                + "(every parameter gradient), no optimizer step on either side. PyTorch 1.13 (bench/python/e2e.py), "
+                + "same models and threads; tuned = Debian libopenblas0-pthread + glibc malloc tuned "
+                + "(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456), "
+                + "stock = glibc's default malloc.");
+        notes.forEach(System.out::println);
+        return allPass;
+    }
+
+    /** The tag of {@link EndToEndCompare}'s one-thread pass ({@code scripts/bench} runs it after the main one). */
+    static final String ONE_THREAD = "1thread";
+
+    /**
+     * The end-to-end rows again at one thread on both sides ({@code OMP_NUM_THREADS=1}), by process CPU time per
+     * step: what a step costs, nearly independent of the other work on the machine. Shown, not judged.
+     */
+    private static void e2eOneThreadTable(Map<String, List<Double>> steps) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"model", "pass", "Stride optimised CPU", "Stride unoptimised CPU", "PyTorch tuned CPU",
+                "PyTorch stock CPU", "PyTorch tuned/Stride CPU", "PyTorch tuned/Stride wall"});
+        for (E2eRow r : e2eRows()) {
+            String k = r.torchCase() + "@" + ONE_THREAD;
+            List<Double> opt = steps.get("cpu:e2e_stride_optimised_" + k);
+            List<Double> unopt = steps.get("cpu:e2e_stride_unoptimised_" + k);
+            List<Double> tuned = steps.get("cpu:torch_tuned_" + k);
+            List<Double> stock = steps.get("cpu:torch_stock_" + k);
+            List<Double> optWall = steps.get("e2e_stride_optimised_" + k);
+            List<Double> tunedWall = steps.get("torch_tuned_" + k);
+            if (opt == null || unopt == null || tuned == null || stock == null || optWall == null || tunedWall == null) {
+                continue;
+            }
+            rows.add(new String[] {r.model(), (r.training() ? "train step" : "inference") + " (batch " + r.batch() + ")",
+                    ms(median(opt)), ms(median(unopt)), ms(median(tuned)), ms(median(stock)),
+                    String.format(Locale.ROOT, "%.2f", pairedRatio(tuned, opt)),
+                    String.format(Locale.ROOT, "%.2f", pairedRatio(tunedWall, optWall))});
+        }
+        System.out.println("One thread on both sides (OMP_NUM_THREADS=1), process CPU time per step (median over "
+                + "rounds), measured in lock step as above; ratios = median over rounds of PyTorch tuned / Stride "
+                + "optimised. Shown, not judged: the cost of a step, nearly independent of the other work on this "
+                + "shared machine.");
+        print(rows);
+    }
+
+    private static String ms(double micros) {
+        return String.format(Locale.ROOT, "%.1f ms", micros / 1e3);
+    }
+
+    /** The median over rounds of {@code other[i] / stride[i]} (step times of the same round). */
+    private static double pairedRatio(List<Double> other, List<Double> stride) {
+        List<Double> r = new ArrayList<>();
+        for (int i = 0; i < stride.size(); i++) {
+            r.add(other.get(i) / stride.get(i));
+        }
+        return median(r);
+    }
+
+    private static String rate(int batch, double micros) {
+        double perSecond = batch / (micros / 1e6);
+        return String.format(Locale.ROOT, "%.0f img/s (%.1f ms)", perSecond, micros / 1e3);
+    }
+
     private static String torchNote() {
         return "1.13/torchvision 0.14 (bench/python/custom_ops.py)";
     }
@@ -352,7 +494,14 @@ public final class Report {
                         + "run it in sample mode (-bm sample)");
             }
             double scale = toMicros((String) metric.get("scoreUnit"));
-            List<Double> windows = out.computeIfAbsent((String) run.get("benchmark"), k -> new ArrayList<>());
+            // Parameterised benchmarks (EndToEndBench) are keyed benchmark[name=value,...], names sorted.
+            String key = (String) run.get("benchmark");
+            if (run.get("params") instanceof Map<?, ?> params && !params.isEmpty()) {
+                key += new java.util.TreeMap<>((Map<String, Object>) params).entrySet().stream()
+                        .map(e -> e.getKey() + "=" + e.getValue())
+                        .collect(java.util.stream.Collectors.joining(",", "[", "]"));
+            }
+            List<Double> windows = out.computeIfAbsent(key, k -> new ArrayList<>());
             for (Object fork : forks) {
                 for (Object iteration : (List<Object>) fork) {
                     windows.add(histogramMedian((List<Object>) iteration) * scale);

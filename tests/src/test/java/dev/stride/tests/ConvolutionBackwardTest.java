@@ -2,8 +2,10 @@ package dev.stride.tests;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stride.conv.Convolution;
 import dev.stride.conv.Convolution.Geometry;
@@ -181,6 +183,41 @@ class ConvolutionBackwardTest {
             Check.close("diff_weights", g.weights(),
                     Check.toFloat(ConvolutionReference.backwardWeights(g, Check.toDouble(src), dy64)), dw.toFloatArray(),
                     1e-4, 1e-4);
+            Check.close("diff_bias", g.bias(), Check.toFloat(ConvolutionReference.backwardBias(g, dy64)),
+                    db.toFloatArray(), 1e-4, 1e-4);
+        }
+    }
+
+    /**
+     * A network's first layer (one input channel, TensorFlow's 5x5 "same" convolution): when the forward reads
+     * its source plain, backward weights reads the same plain tensor instead of a copy padded to a channel
+     * block, and still gives the formula's gradients.
+     */
+    @Test
+    void aPlainForwardSourceStaysPlainForBackwardWeights() {
+        long[] dims = {4, 1, 12, 12};
+        Params p = Params.of(8, 5).samePadding();
+        Geometry g = Geometry.of("c", dims, p);
+        SplittableRandom r = new SplittableRandom(21);
+        float[] src = Check.random(r, Check.count(dims));
+        float[] dy = Check.random(r, Check.count(g.dst()));
+        try (Scope scope = Scope.leakChecked("plain src"); Stream s = Stream.create(scope);
+                Convolution.Forward fwd = Convolution.Forward.create(scope, "conv", dims, p);
+                Convolution.BackwardWeights bwd = Convolution.BackwardWeights.create(scope, "conv", fwd)) {
+            if (fwd.srcDesc().isPlain()) {
+                assertTrue(bwd.srcDesc().sameAs(fwd.srcDesc()), bwd.srcDesc() + " vs the forward's " + fwd.srcDesc());
+            }
+            assertFalse(bwd.primitive().implementation().startsWith("ref"), bwd.primitive().implementation());
+            Tensor x = Tensor.of(scope, "x", src, dims).reorder(scope, bwd.srcDesc(), s);
+            Tensor gy = Tensor.of(scope, "dy", dy, g.dst()).reorder(scope, bwd.diffDstDesc(), s);
+            Tensor dw = Tensor.allocate(scope, "dw", bwd.diffWeightsDesc());
+            Tensor db = Tensor.allocate(scope, "db", bwd.diffBiasDesc());
+            bwd.execute(s, bwd.bind(scope, x, gy, dw, db));
+            s.await();
+            double[] dy64 = Check.toDouble(dy);
+            Check.close("diff_weights", g.weights(),
+                    Check.toFloat(ConvolutionReference.backwardWeights(g, Check.toDouble(src), dy64)),
+                    dw.toPlain(scope, s).toFloatArray(), 1e-4, 1e-4);
             Check.close("diff_bias", g.bias(), Check.toFloat(ConvolutionReference.backwardBias(g, dy64)),
                     db.toFloatArray(), 1e-4, 1e-4);
         }

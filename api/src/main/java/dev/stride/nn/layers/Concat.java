@@ -1,5 +1,6 @@
 package dev.stride.nn.layers;
 
+import dev.stride.core.FormatTag;
 import dev.stride.core.MemoryDesc;
 import dev.stride.core.Tensor;
 import dev.stride.nn.LayerOp;
@@ -57,11 +58,24 @@ public record Concat(int inputs) implements Layer {
         return Shape.of(out);
     }
 
-    /** oneDNN's concat along channels, each input in its own layout; the backward copies each slice out. */
+    /**
+     * oneDNN's concat along channels, each input in its own layout; the backward copies each slice out. The
+     * result keeps the first input's channel-blocked layout: left to itself, oneDNN falls back to plain
+     * {@code nchw} whenever an input starts inside a channel block (a dense block's 12-channel maps), and the
+     * batch normalization that reads it then runs its plain-layout kernel, several times slower than the blocked
+     * one.
+     */
     @Override
     public LayerOp plan(PlanContext ctx) {
         MemoryDesc[] descs = ctx.inputs().stream().map(Tensor::desc).toArray(MemoryDesc[]::new);
-        var fwd = dev.stride.tensor.Concat.Forward.create(ctx.scope(), ctx.name(), 1, descs);
+        var chosen = dev.stride.tensor.Concat.Forward.create(ctx.scope(), ctx.name(), 1, descs);
+        FormatTag blocked = FormatTag.ofLayout(descs[0].layout());
+        if (chosen.dstDesc().isPlain() && blocked != null && blocked.label().matches("aBcde?(8|16)b")) {
+            MemoryDesc into = MemoryDesc.of(ctx.scope(), descs[0].dataType(), blocked, chosen.dstDesc().dims());
+            chosen.close();
+            chosen = dev.stride.tensor.Concat.Forward.createInto(ctx.scope(), ctx.name(), 1, into, descs);
+        }
+        var fwd = chosen;
         Tensor dst = ctx.output(fwd.dstDesc());
         List<Runnable> forward = new ArrayList<>();
         forward.add(ctx.step(fwd, fwd.bind(ctx.scope(), dst, ctx.inputs().toArray(Tensor[]::new))));

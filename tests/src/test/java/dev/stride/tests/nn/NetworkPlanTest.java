@@ -12,6 +12,7 @@ import dev.stride.nn.Mode;
 import dev.stride.nn.Network;
 import dev.stride.nn.NetworkBuilder;
 import dev.stride.nn.NetworkSpec;
+import dev.stride.nn.Node;
 import dev.stride.nn.Plan;
 import dev.stride.nn.PlanOptions;
 import dev.stride.testing.Check;
@@ -121,6 +122,58 @@ class NetworkPlanTest {
             assertEquals(live, NativeResource.liveCount(), "live native resources");
             assertEquals(bytes, NativeResource.liveBytes(), "live native bytes");
         }
+    }
+
+    /**
+     * A dense block's concatenation stacks its inputs' channels and keeps the first input's channel-blocked
+     * layout even where a later input starts inside a block (12 + 4 + 4 channels), so the layers after it do
+     * not fall back to their plain-layout kernels.
+     */
+    @Test
+    void concatStacksItsInputsInTheFirstInputsBlockedLayout() {
+        NetworkBuilder b = NetworkBuilder.input(3, 6, 6).conv(12, 3);
+        Node a = b.current();
+        Node c = b.conv(4, 3).current();
+        Node d = b.from(a).conv(4, 3).current();
+        NetworkSpec spec = b.from(a).concat(c, d).build();
+        try (Scope check = Scope.leakChecked("concat"); Network net = Network.create(spec, 9)) {
+            Plan plan = net.plan(2, Mode.TRAINING);
+            float[] x = Check.random(new SplittableRandom(3), Check.count(plan.input().dims()));
+            plan.input().copyFrom(x);
+            float[] out = plan.forward().toFloatArray();
+
+            double[] ya = conv(net, "conv1", new long[] {2, 3, 6, 6}, 12, Check.toDouble(x));
+            double[] yc = conv(net, "conv2", new long[] {2, 12, 6, 6}, 4, ya);
+            double[] yd = conv(net, "conv3", new long[] {2, 12, 6, 6}, 4, ya);
+            double[] want = new double[out.length];
+            int plane = 36;
+            for (int n = 0; n < 2; n++) {
+                System.arraycopy(ya, n * 12 * plane, want, n * 20 * plane, 12 * plane);
+                System.arraycopy(yc, n * 4 * plane, want, (n * 20 + 12) * plane, 4 * plane);
+                System.arraycopy(yd, n * 4 * plane, want, (n * 20 + 16) * plane, 4 * plane);
+            }
+            Check.close("concat", new long[] {2, 20, 6, 6}, Check.toFloat(want), out, 1e-5, 1e-4);
+
+            String conv1 = line(plan, "conv1");
+            String dst = conv1.substring(conv1.indexOf("dst ") + 4).split("[ ,]")[0];
+            String concat = line(plan, "concat1");
+            if (!dst.equals("abcd")) {
+                assertEquals("concat1: concat " + dst, concat, plan.describe().toString());
+            }
+        }
+    }
+
+    private static double[] conv(Network net, String name, long[] src, int filters, double[] x) {
+        var g = dev.stride.conv.Convolution.Geometry.of(name, src,
+                dev.stride.conv.Convolution.Params.of(filters, 3).samePadding());
+        return dev.stride.conv.ConvolutionReference.forward(g, x,
+                Check.toDouble(net.tensor(name + ".weight").toFloatArray()),
+                Check.toDouble(net.tensor(name + ".bias").toFloatArray()));
+    }
+
+    private static String line(Plan plan, String layer) {
+        return plan.describe().stream().filter(l -> l.startsWith(layer + ":") || l.startsWith(layer + " "))
+                .findFirst().orElseThrow(() -> new AssertionError("no " + layer + " in " + plan.describe()));
     }
 
     @Test

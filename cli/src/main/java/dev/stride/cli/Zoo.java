@@ -3,6 +3,7 @@ package dev.stride.cli;
 import dev.stride.conv.Convolution;
 import dev.stride.core.Scope;
 import dev.stride.io.Safetensors;
+import dev.stride.nn.Models;
 import dev.stride.nn.NetworkBuilder;
 import dev.stride.nn.NetworkSpec;
 import dev.stride.ops.deform.DeformConv2d;
@@ -14,29 +15,24 @@ import java.nio.file.Path;
 final class Zoo {
     private Zoo() {}
 
-    /** The command line's model names. */
+    /**
+     * The command line's model names: {@link Models}' three, an SE-ResNet shaped like {@link Models#smallResNet()}
+     * with squeeze-excitation (r = 4) in every block, the reference convnet behind a spatial transformer, and the
+     * reference convnet with a deformable second convolution.
+     */
     enum Model { reference, resnet, densenet, seresnet, stn, deform }
 
     static NetworkSpec build(Model model) {
         return switch (model) {
-            case reference -> NetworkBuilder.input(1, 28, 28)
-                    .conv(Convolution.Params.of(32, 5).samePadding()).relu().maxPool(2, 2)
-                    .conv(Convolution.Params.of(64, 5).samePadding()).relu().maxPool(2, 2)
-                    .flatten().fc(1024).relu().fc(10).build();
-            case resnet -> NetworkBuilder.input(1, 28, 28)
-                    .conv(Convolution.Params.of(32, 3).padding(1).bias(false)).batchNorm().relu()
-                    .residualBlock(32, 1).residualBlock(64, 2).residualBlock(128, 2)
-                    .globalAvgPool().flatten().fc(10).build();
-            case densenet -> NetworkBuilder.input(1, 28, 28)
-                    .conv(Convolution.Params.of(24, 3).padding(1).bias(false))
-                    .denseBlock(4, 12, true).transition(0.5).denseBlock(4, 12, true).transition(0.5)
-                    .batchNorm().relu().globalAvgPool().flatten().fc(10).build();
+            case reference -> Models.tfReference();
+            case resnet -> Models.smallResNet();
+            case densenet -> Models.smallDenseNet();
             case seresnet -> {
                 NetworkBuilder b = NetworkBuilder.input(1, 28, 28)
-                        .conv(Convolution.Params.of(32, 3).padding(1).bias(false)).batchNorm().relu();
-                CustomLayers.seResidualBlock(b, 32, 1, 8);
-                CustomLayers.seResidualBlock(b, 64, 2, 8);
-                CustomLayers.seResidualBlock(b, 128, 2, 8);
+                        .conv(Convolution.Params.of(16, 3).padding(1).bias(false)).batchNorm().relu();
+                CustomLayers.seResidualBlock(b, 16, 1, 4);
+                CustomLayers.seResidualBlock(b, 32, 2, 4);
+                CustomLayers.seResidualBlock(b, 64, 2, 4);
                 yield b.globalAvgPool().flatten().fc(10).build();
             }
             // A spatial transformer front-end (its own small localization net) before the reference convnet.

@@ -87,4 +87,34 @@ class MainTest {
         assertTrue(r.err().contains("Invalid value for option '--images'"), r.err());
         assertEquals(2, run("train-everything").code());
     }
+
+    @Test
+    void trainThenEvalOnRealData(@TempDir Path out) {
+        Run t = run("train", "--limit", "1280", "--epochs", "1", "--batch", "32", "--out", out.toString());
+        assertEquals(0, t.code(), t.out() + t.err());
+        assertTrue(t.out().contains("epoch 1: train loss"), t.out());
+        assertTrue(t.out().contains("Ankle boot"), "confusion matrix with class names: " + t.out());
+        assertTrue(Files.isRegularFile(out.resolve("curves.png")) && Files.isRegularFile(out.resolve("best.safetensors")),
+                t.out());
+        Run e = run("eval", out.resolve("last.safetensors").toString());
+        assertEquals(0, e.code(), e.out() + e.err());
+        String acc = t.out().replaceAll("(?s).*test accuracy ([0-9.]+)%.*", "$1");
+        assertTrue(e.out().contains("test accuracy " + acc + "%"), "eval reproduces train's " + acc + "%: " + e.out());
+    }
+
+    @Test
+    void badTrainingOptionsAreClearErrors(@TempDir Path empty) {
+        Run r = run("train", "--epochs", "0");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--epochs and --batch must be >= 1"), r.err());
+        Run m = run("train", "--model", "vgg");
+        assertEquals(2, m.code());
+        assertTrue(m.err().contains("reference, resnet, densenet, seresnet, stn, deform"), m.err());
+        Run d = run("train", "--data", empty.toString());
+        assertEquals(1, d.code());
+        assertTrue(d.err().contains("train-images-idx3-ubyte.gz"), d.err());
+        Run c = run("eval", empty.resolve("none.safetensors").toString(), "--model", "reference");
+        assertEquals(1, c.code());
+        assertTrue(c.err().contains("none.safetensors"), c.err());
+    }
 }

@@ -150,4 +150,34 @@ class TrainingTest {
             }
         }
     }
+
+    /** Fine-tuning: PyTorch weights in, early layers frozen, a new 5-class head trained. */
+    @Test
+    void fineTuneLoadsByNameFreezesAndReplacesTheHead() throws Exception {
+        Path file = Path.of(getClass().getResource("/golden/pretrained/state.safetensors").toURI());
+        NetworkSpec spec = NetworkBuilder.input(1, 16, 16).conv(8, 5).relu().maxPool(2, 2)
+                .conv(Convolution.Params.of(16, 3).padding(1).bias(false)).batchNorm().relu().maxPool(2, 2)
+                .flatten().fc(32).relu().fc(5).build();
+        try (Scope check = Scope.leakChecked("finetune"); Scope scope = Scope.open("ft");
+                Network net = Network.create(spec, 3)) {
+            assertThrows(IOException.class, () -> Checkpoint.loadWeights(file, net, n -> true),
+                    "the old 10-class head does not fit the new one");
+            Checkpoint.LoadReport r = Checkpoint.loadWeights(file, net, n -> !n.startsWith("fc2."));
+            assertEquals(List.of("fc2.weight", "fc2.bias"), r.skipped());
+            net.setFrozen(true, "conv1", "conv2", "batchnorm1");
+            List<String> trained = net.parameters().stream().map(dev.stride.train.Parameter::name).toList();
+            assertEquals(List.of("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"), trained);
+            float[] conv = net.tensor("conv1.weight").toFloatArray();
+            float[] head = net.tensor("fc2.weight").toFloatArray();
+            Plan plan = net.plan(4, Mode.TRAINING);
+            Optimizer sgd = dev.stride.train.Sgd.builder(0.1).build(scope, net.parameters());
+            plan.input().copyFrom(Check.random(new java.util.SplittableRandom(2), 4 * 16 * 16));
+            plan.forward();
+            plan.outputGradient().copyFrom(Check.random(new java.util.SplittableRandom(3), 4 * 5));
+            plan.backward();
+            sgd.step();
+            assertArrayEquals(conv, net.tensor("conv1.weight").toFloatArray(), "frozen layer unchanged");
+            assertTrue(!java.util.Arrays.equals(head, net.tensor("fc2.weight").toFloatArray()), "new head trained");
+        }
+    }
 }

@@ -11,6 +11,9 @@ export PATH := $(JDK)/bin:$(PATH)
 
 MVN ?= mvn -B --no-transfer-progress
 JAVA := $(JDK)/bin/java --enable-native-access=ALL-UNNAMED
+# Training keeps tensors off-heap; a fixed, pre-touched heap keeps the resident set flat from the first epoch
+# (a growing G1 heap touches fresh pages for many minutes, which reads like a leak in the rss column).
+TRAIN_HEAP ?= -Xms256m -Xmx256m -XX:+AlwaysPreTouch
 CLI_CP = cli/target/stride-cli-0.1.0-SNAPSHOT.jar:$$(cat cli/target/classpath.txt)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
@@ -23,7 +26,7 @@ build:
 
 ## run: the main job: train the TensorFlow reference convnet on real Fashion-MNIST (ARGS adds train options)
 run: deps-data build
-	$(JAVA) -cp "$(CLI_CP)" dev.stride.cli.Main train --data $(FASHION_MNIST) $(ARGS)
+	$(JAVA) $(TRAIN_HEAP) -cp "$(CLI_CP)" dev.stride.cli.Main train --data $(FASHION_MNIST) $(ARGS)
 
 ## info: what oneDNN is loaded, from where, with which ISA and threads
 info: build

@@ -18,13 +18,19 @@ final class Zoo {
     /**
      * The command line's model names: {@link Models}' three, an SE-ResNet shaped like {@link Models#smallResNet()}
      * with squeeze-excitation (r = 4) in every block, the reference convnet behind a spatial transformer, and the
-     * reference convnet with a deformable second convolution.
+     * reference convnet with a deformable second convolution; and the reference convnet with batch normalization
+     * after each convolution and dropout before its last FC (the Fashion-MNIST benchmark's "2 Conv+pooling+BN").
      */
-    enum Model { reference, resnet, densenet, seresnet, stn, deform }
+    enum Model { reference, referencebn, resnet, densenet, seresnet, stn, deform }
 
     static NetworkSpec build(Model model) {
         return switch (model) {
             case reference -> Models.tfReference();
+            // conv (no bias: BN's shift replaces it, and inference folds BN into the conv) + BN + ReLU.
+            case referencebn -> NetworkBuilder.input(1, 28, 28)
+                    .conv(Convolution.Params.of(32, 5).samePadding().bias(false)).batchNorm().relu().maxPool(2, 2)
+                    .conv(Convolution.Params.of(64, 5).samePadding().bias(false)).batchNorm().relu().maxPool(2, 2)
+                    .flatten().fc(1024).relu().dropout(0.5).fc(10).build();
             case resnet -> Models.smallResNet();
             case densenet -> Models.smallDenseNet();
             case seresnet -> {

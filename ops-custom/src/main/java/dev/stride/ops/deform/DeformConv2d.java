@@ -146,9 +146,16 @@ public final class DeformConv2d extends NativeResource {
     private final Tensor dWeightsPart;
     private final Pass full;
     private final Pass rest;
+    /**
+     * Copies of the src, offset and mask the last {@link #forward} sampled (null unless one chunk holds the
+     * whole batch), and whether {@link #cols} still holds that forward's column matrix: then a backward
+     * with bitwise the same inputs reuses it instead of sampling it again for the weight gradient.
+     */
+    private final Tensor[] seen;
+    private boolean colsFromForward;
 
     private DeformConv2d(Scope scope, String name, DeformGeometry geometry, int chunk, Scope own, Tensor cols,
-            Tensor out, Tensor weightsCopy, Tensor dWeightsPart, Pass full, Pass rest) {
+            Tensor out, Tensor weightsCopy, Tensor dWeightsPart, Pass full, Pass rest, Tensor[] seen) {
         super(scope);
         this.name = name;
         this.geometry = geometry;
@@ -160,6 +167,7 @@ public final class DeformConv2d extends NativeResource {
         this.dWeightsPart = dWeightsPart;
         this.full = full;
         this.rest = rest;
+        this.seen = seen;
         register();
     }
 
@@ -196,7 +204,11 @@ public final class DeformConv2d extends NativeResource {
             Pass full = pass(own, name, g, chunk, cols, out, w, dw);
             int remainder = (int) (g.n() % chunk);
             Pass rest = remainder == 0 ? null : pass(own, name, g, remainder, cols, out, w, dw);
-            return new DeformConv2d(scope, name, g, chunk, own, cols, out, w, dw, full, rest);
+            // One chunk: the forward's columns survive until the backward; keep what they were sampled from.
+            Tensor[] seen = chunk < g.n() ? null : new Tensor[] {Tensor.zeros(own, name + ".seenSrc", g.src()),
+                Tensor.zeros(own, name + ".seenOffset", g.offset()),
+                g.modulated() ? Tensor.zeros(own, name + ".seenMask", g.mask()) : null};
+            return new DeformConv2d(scope, name, g, chunk, own, cols, out, w, dw, full, rest, seen);
         } catch (RuntimeException e) {
             own.close();
             throw e;
@@ -257,12 +269,16 @@ public final class DeformConv2d extends NativeResource {
         MemorySegment off = offset.segment();
         MemorySegment m = mask == null ? null : mask.segment();
         MemorySegment b = bias == null ? null : bias.segment();
+        colsFromForward = false;
         for (int n0 = 0; n0 < geometry.n(); n0 += chunk) {
             Pass pass = passFor(n0);
             DeformKernels.im2col(geometry, x, off, m, cols.segment(), n0, pass.images());
             pass.fwd().execute(stream, pass.fwdArgs());
             stream.await();
             DeformKernels.outputToNchw(geometry, out.segment(), b, dst.segment(), n0, pass.images());
+        }
+        if (seen != null) {
+            remember(src, offset, mask);
         }
     }
 
@@ -293,12 +309,17 @@ public final class DeformConv2d extends NativeResource {
             db.fill((byte) 0);
         }
         boolean throughColumns = dx != null || doff != null || dm != null;
+        // The dcols GEMM below overwrites the columns, so they are the forward's at most until then.
+        boolean reuse = dw != null && colsFromForward && sameAsSeen(src, offset, mask);
+        colsFromForward = false;
         for (int n0 = 0; n0 < geometry.n(); n0 += chunk) {
             Pass pass = passFor(n0);
             int b = pass.images();
             DeformKernels.nchwToOutput(geometry, dy, out.segment(), db, n0, b);
             if (dw != null) {
-                DeformKernels.im2col(geometry, x, off, m, cols.segment(), n0, b);
+                if (!reuse) {
+                    DeformKernels.im2col(geometry, x, off, m, cols.segment(), n0, b);
+                }
                 pass.dWeights().execute(stream, pass.dWeightsArgs());
                 stream.await();
                 DeformKernels.accumulate(dw, dWeightsPart.segment(), geometry.k() * (geometry.c() / geometry.groups())
@@ -319,6 +340,34 @@ public final class DeformConv2d extends NativeResource {
                 }
             }
         }
+    }
+
+    /** Keeps bitwise copies of what the forward sampled; from now on {@link #cols} is that forward's. */
+    private void remember(Tensor src, Tensor offset, Tensor mask) {
+        Tensor[] from = {src, offset, mask};
+        for (int i = 0; i < seen.length; i++) {
+            if (seen[i] != null) {
+                MemorySegment.copy(from[i].segment(), 0, seen[i].segment(), 0, seen[i].segment().byteSize());
+            }
+        }
+        colsFromForward = true;
+    }
+
+    /** Whether src, offset and mask are bitwise what the last forward sampled (a memcmp, far cheaper than im2col). */
+    private boolean sameAsSeen(Tensor src, Tensor offset, Tensor mask) {
+        if (seen == null) {
+            return false;
+        }
+        Tensor[] now = {src, offset, mask};
+        for (int i = 0; i < seen.length; i++) {
+            if (seen[i] != null) {
+                long bytes = seen[i].segment().byteSize();
+                if (MemorySegment.mismatch(now[i].segment(), 0, bytes, seen[i].segment(), 0, bytes) != -1) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private Pass passFor(int n0) {

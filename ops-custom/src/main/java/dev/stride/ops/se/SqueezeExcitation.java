@@ -2,6 +2,7 @@ package dev.stride.ops.se;
 
 import dev.stride.core.Algorithm;
 import dev.stride.core.DataType;
+import dev.stride.core.Dnnl;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.FormatTag;
 import dev.stride.core.MemoryDesc;
@@ -329,9 +330,14 @@ public final class SqueezeExcitation extends NativeResource {
         int c = (int) g.c();
         int hw = (int) g.plane();
         SeKernels.squeeze(layout, src.segment(), z.segment(), n, c, hw);
-        fc1.execute(stream, fc1Args);
-        fc2.execute(stream, fc2Args);
-        stream.await();
+        int threads = fcThreads();
+        try {
+            fc1.execute(stream, fc1Args);
+            fc2.execute(stream, fc2Args);
+            stream.await();
+        } finally {
+            restoreThreads(threads);
+        }
         SeKernels.scale(layout, src.segment(), s.segment(), dst.segment(), n, c, hw);
     }
 
@@ -349,26 +355,57 @@ public final class SqueezeExcitation extends NativeResource {
         int c = (int) g.c();
         int hw = (int) g.plane();
         SeKernels.scaleBackward(layout, src.segment(), diffDst.segment(), ds.segment(), n, c, hw);
-        sigmoidBackward.execute(stream, sigmoidBackwardArgs);
-        fc2Weights.execute(stream, fc2WeightsArgs);
-        if (dw2Out != null) {
-            dw2Out.run(stream);
+        int threads = fcThreads();
+        try {
+            sigmoidBackward.execute(stream, sigmoidBackwardArgs);
+            fc2Weights.execute(stream, fc2WeightsArgs);
+            if (dw2Out != null) {
+                dw2Out.run(stream);
+            }
+            if (w2ForData != null) {
+                w2ForData.run(stream);
+            }
+            fc2Data.execute(stream, fc2DataArgs);
+            reluBackward.execute(stream, reluBackwardArgs);
+            fc1Weights.execute(stream, fc1WeightsArgs);
+            if (dw1Out != null) {
+                dw1Out.run(stream);
+            }
+            if (w1ForData != null) {
+                w1ForData.run(stream);
+            }
+            fc1Data.execute(stream, fc1DataArgs);
+            stream.await();
+        } finally {
+            restoreThreads(threads);
         }
-        if (w2ForData != null) {
-            w2ForData.run(stream);
-        }
-        fc2Data.execute(stream, fc2DataArgs);
-        reluBackward.execute(stream, reluBackwardArgs);
-        fc1Weights.execute(stream, fc1WeightsArgs);
-        if (dw1Out != null) {
-            dw1Out.run(stream);
-        }
-        if (w1ForData != null) {
-            w1ForData.run(stream);
-        }
-        fc1Data.execute(stream, fc1DataArgs);
-        stream.await();
         SeKernels.inputBackward(layout, diffDst.segment(), s.segment(), dz.segment(), diffSrc.segment(), n, c, hw);
+    }
+
+    /** FC work (multiply-adds of one pass over both FCs) below which the FCs run on the calling thread alone. */
+    private static final long SINGLE_THREAD_FC_MACS = 1L << 20;
+
+    /**
+     * Before the FCs and their gradients: the FCs are tiny ({@code N x C x C/r}), so on one thread they take
+     * microseconds, while waking oneDNN's OpenMP team costs more and leaves its threads spin-waiting on the
+     * cores the Java kernel after them needs. So small FCs run with one OpenMP thread (a per-calling-thread
+     * setting, restored by {@link #restoreThreads}). Returns the thread count to restore, or 0 to change nothing.
+     */
+    private int fcThreads() {
+        if (g.n() * g.c() * g.hidden() >= SINGLE_THREAD_FC_MACS) {
+            return 0;
+        }
+        int threads = Dnnl.threads();
+        if (threads > 1) {
+            Dnnl.setThreads(1);
+        }
+        return threads;
+    }
+
+    private static void restoreThreads(int threads) {
+        if (threads > 1) {
+            Dnnl.setThreads(threads);
+        }
     }
 
     private void requireActivation(Tensor t, String what) {

@@ -35,17 +35,22 @@ import java.util.Arrays;
  * dst {@code N x C x H2 x W2}; all f32 in the plain row-major layout, because the kernels gather and
  * scatter single pixels by row-major index (blocked layouts would need a reorder before and after).
  *
+ * <p><b>How</b>: a task copies its channels' planes to Java arrays (bulk copies), computes the four taps and
+ * weights of each output point once and applies them to all its channels (channels innermost), and copies
+ * its result planes out in bulk; the backward sums the grid gradient of a point over the channels in
+ * registers. So the inner loops touch only the Java heap, and no per-point table goes through memory.
+ *
  * <p><b>Threads</b>: the kernels run on {@link Parallel} over (image, channel block) pairs. The scatter of
  * {@code diffSrc} writes only the channels of its own block, so no two threads ever write the same element;
  * each block's share of {@code diffGrid} goes to its own slice of a workspace and the slices are summed
- * afterwards (for large batches a block is all channels and the sum is skipped).
+ * afterwards (for large batches a block is all channels and the sum is skipped). A block's planes also
+ * stay under 4 MiB per heap copy, which splits very large images into more blocks.
  */
 public final class GridSampler extends NativeResource {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
-    private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT;
-    /** Words per sample point in the record workspace: 4 tap offsets, 4 weights, 4 d/dx, 4 d/dy. */
-    static final int RECORD = 16;
+    /** Most floats of one heap copy (the src, dst or diffSrc planes of a task): 4 MiB. */
+    private static final long HEAP_BLOCK_FLOATS = 1L << 20;
 
     private final String name;
     private final int n;
@@ -59,7 +64,6 @@ public final class GridSampler extends NativeResource {
     private final int channelBlock;
     private final int blocks;
     private final Scope own;
-    private final Tensor records;
     private final Tensor partial;
 
     private GridSampler(Scope scope, String name, int n, int c, int h, int w, int h2, int w2, SamplerOptions options) {
@@ -75,13 +79,12 @@ public final class GridSampler extends NativeResource {
         // At least 4 tasks per thread for load balance; a block is all channels when the batch gives enough.
         int threads = Math.max(1, Dnnl.threads());
         int wantBlocks = Math.min(c, Math.max(1, (4 * threads + n - 1) / n));
-        this.channelBlock = (c + wantBlocks - 1) / wantBlocks;
+        // A task copies its planes to Java arrays: keep a block's planes under HEAP_BLOCK_FLOATS each.
+        int heapCap = (int) Math.max(1, HEAP_BLOCK_FLOATS / Math.max((long) h * w, (long) h2 * w2));
+        this.channelBlock = Math.min((c + wantBlocks - 1) / wantBlocks, heapCap);
         this.blocks = (c + channelBlock - 1) / channelBlock;
         this.own = scope.child(name);
         try {
-            long points = (long) n * h2 * w2;
-            // One record per sample point (a 64-byte cache line), shared by all channels of the image.
-            this.records = Tensor.zeros(own, name + ".records", points, RECORD);
             this.partial = blocks > 1 ? Tensor.zeros(own, name + ".diffGridPartial", n, blocks, (long) h2 * w2, 2) : null;
         } catch (RuntimeException e) {
             own.close();
@@ -170,20 +173,18 @@ public final class GridSampler extends NativeResource {
     public void forward(Tensor src, Tensor grid, Tensor dst) {
         ensureOpen();
         checkForward(name, srcDims(), dstDims(), src, grid, dst);
-        computeRecords(grid.segment(), false);
-        gather(src.segment(), dst.segment());
+        gather(grid.segment(), src.segment(), dst.segment());
     }
 
     /**
      * Gradients of {@link #forward} for {@code src} and for the grid, both overwritten (not accumulated).
      * Either output may be null when it is not wanted (an STN over raw images needs no {@code diffSrc});
-     * the records are recomputed from {@code grid}, so a forward call need not precede this one.
+     * the taps are recomputed from {@code grid}, so a forward call need not precede this one.
      */
     public void backward(Tensor src, Tensor grid, Tensor diffDst, Tensor diffSrc, Tensor diffGrid) {
         ensureOpen();
         checkBackward(name, srcDims(), dstDims(), src, grid, diffDst, diffSrc, diffGrid);
-        computeRecords(grid.segment(), diffGrid != null);
-        scatter(src.segment(), diffDst.segment(), diffSrc == null ? null : diffSrc.segment(),
+        scatter(grid.segment(), src.segment(), diffDst.segment(), diffSrc == null ? null : diffSrc.segment(),
                 diffGrid == null ? null : diffGrid.segment());
         if (diffGrid != null && partial != null) {
             sumPartials(diffGrid.segment());
@@ -227,173 +228,241 @@ public final class GridSampler extends NativeResource {
     }
 
     /**
-     * Per sample point: the four taps' offsets in an image plane and their weights (0 and offset 0 for a tap
-     * outside the image, so the channel loops need no branches), and, for the backward, the weights'
-     * derivatives in the normalized grid coordinates (chain rule through unnormalization and clamp included).
+     * Per-thread heap scratch (it never leaves the JVM, so it is not a native allocation of the op): the taps
+     * of one output row, and the task's planes, copied in and out in bulk so that the inner loops index
+     * plain Java arrays instead of bounds- and liveness-checked off-heap memory.
      */
-    private void computeRecords(MemorySegment grid, boolean derivatives) {
-        final MemorySegment rec = records.segment();
+    private static final class Scratch {
+        /** Per point of a row, 4 words each: the taps' offsets in a plane (0 for a tap outside the image). */
+        int[] at = new int[0];
+        /** Per point, 4 words: the bilinear weights (0 outside), and their derivatives in grid x and grid y. */
+        float[] wt = new float[0], wx = wt, wy = wt;
+        /** The task's src planes, its dst (forward) or diffDst (backward) planes, its diffSrc planes. */
+        float[] x = wt, y = wt, dx = wt;
+
+        Scratch ensure(int rowPoints, int xFloats, int yFloats, int dxFloats) {
+            if (at.length < 4 * rowPoints) {
+                at = new int[4 * rowPoints];
+                wt = new float[4 * rowPoints];
+                wx = new float[4 * rowPoints];
+                wy = new float[4 * rowPoints];
+            }
+            if (x.length < xFloats) {
+                x = new float[xFloats];
+            }
+            if (y.length < yFloats) {
+                y = new float[yFloats];
+            }
+            if (dx.length < dxFloats) {
+                dx = new float[dxFloats];
+            }
+            return this;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * The taps of the {@code w2} points of one output row, starting at point {@code p0} of the grid (points
+     * counted over all images): per point the four taps' offsets in an image plane and their weights (0 and
+     * offset 0 for a tap outside the image, so the channel loops need no branches), and with
+     * {@code derivatives} the weights' derivatives in the normalized grid coordinates (chain rule through
+     * unnormalization and clamp included). Computed once per row and reused by every channel.
+     */
+    private void taps(MemorySegment grid, long p0, boolean derivatives, Scratch t) {
         final int width = w;
         final int height = h;
-        final int outW = w2;
         final boolean align = options.alignCorners();
         final boolean border = options.padding() == SamplerOptions.Padding.BORDER;
         // PyTorch's f32 unnormalization: ix = (x + 1) * s (- 0.5 without align_corners), s = d(ix)/d(x).
         final float sx = align ? (width - 1) / 2f : width / 2f;
         final float sy = align ? (height - 1) / 2f : height / 2f;
         final float shift = align ? 0f : 0.5f;
-        Parallel.forRange(n * h2, Math.max(1, 512 / outW), row -> {
-            long p = (long) row * outW;
-            for (int j = 0; j < outW; j++, p++) {
-                float ix = (grid.getAtIndex(F, 2 * p) + 1f) * sx - shift;
-                float iy = (grid.getAtIndex(F, 2 * p + 1) + 1f) * sy - shift;
-                float mx = sx;
-                float my = sy;
-                if (border) {
-                    // The clamp's derivative is 0 on the border itself as well (PyTorch's convention).
-                    if (ix <= 0f) {
-                        ix = 0f;
-                        mx = 0f;
-                    } else if (ix >= width - 1) {
-                        ix = width - 1;
-                        mx = 0f;
-                    }
-                    if (iy <= 0f) {
-                        iy = 0f;
-                        my = 0f;
-                    } else if (iy >= height - 1) {
-                        iy = height - 1;
-                        my = 0f;
-                    }
+        final int[] at = t.at;
+        final float[] wt = t.wt, wx = t.wx, wy = t.wy;
+        long p = p0;
+        for (int j = 0, k = 0; j < w2; j++, p++, k += 4) {
+            float ix = (grid.getAtIndex(F, 2 * p) + 1f) * sx - shift;
+            float iy = (grid.getAtIndex(F, 2 * p + 1) + 1f) * sy - shift;
+            float mx = sx;
+            float my = sy;
+            if (border) {
+                // The clamp's derivative is 0 on the border itself as well (PyTorch's convention).
+                if (ix <= 0f) {
+                    ix = 0f;
+                    mx = 0f;
+                } else if (ix >= width - 1) {
+                    ix = width - 1;
+                    mx = 0f;
                 }
-                float fx = (float) Math.floor(ix);
-                float fy = (float) Math.floor(iy);
-                float tx = ix - fx;
-                float ty = iy - fy;
-                // Range tests on the float coordinate first: a far-away (or NaN) point never becomes an index.
-                boolean x0In = fx >= 0f && fx < width;
-                boolean x1In = fx >= -1f && fx < width - 1;
-                boolean y0In = fy >= 0f && fy < height;
-                boolean y1In = fy >= -1f && fy < height - 1;
-                int x0 = x0In || x1In ? (int) fx : 0;
-                int y0 = y0In || y1In ? (int) fy : 0;
-                int at = y0 * width + x0;
-                boolean nw = x0In && y0In;
-                boolean ne = x1In && y0In;
-                boolean sw = x0In && y1In;
-                boolean se = x1In && y1In;
-                float ex = 1f - tx;
-                float sy1 = 1f - ty;
-                long r = p * RECORD;
-                rec.setAtIndex(I, r, nw ? at : 0);
-                rec.setAtIndex(I, r + 1, ne ? at + 1 : 0);
-                rec.setAtIndex(I, r + 2, sw ? at + width : 0);
-                rec.setAtIndex(I, r + 3, se ? at + width + 1 : 0);
-                rec.setAtIndex(F, r + 4, nw ? sy1 * ex : 0f);
-                rec.setAtIndex(F, r + 5, ne ? sy1 * tx : 0f);
-                rec.setAtIndex(F, r + 6, sw ? ty * ex : 0f);
-                rec.setAtIndex(F, r + 7, se ? ty * tx : 0f);
-                if (derivatives) {
-                    rec.setAtIndex(F, r + 8, nw ? -sy1 * mx : 0f);
-                    rec.setAtIndex(F, r + 9, ne ? sy1 * mx : 0f);
-                    rec.setAtIndex(F, r + 10, sw ? -ty * mx : 0f);
-                    rec.setAtIndex(F, r + 11, se ? ty * mx : 0f);
-                    rec.setAtIndex(F, r + 12, nw ? -ex * my : 0f);
-                    rec.setAtIndex(F, r + 13, ne ? -tx * my : 0f);
-                    rec.setAtIndex(F, r + 14, sw ? ex * my : 0f);
-                    rec.setAtIndex(F, r + 15, se ? tx * my : 0f);
+                if (iy <= 0f) {
+                    iy = 0f;
+                    my = 0f;
+                } else if (iy >= height - 1) {
+                    iy = height - 1;
+                    my = 0f;
                 }
             }
-        });
+            float fx = (float) Math.floor(ix);
+            float fy = (float) Math.floor(iy);
+            float tx = ix - fx;
+            float ty = iy - fy;
+            // Range tests on the float coordinate first: a far-away (or NaN) point never becomes an index.
+            boolean x0In = fx >= 0f && fx < width;
+            boolean x1In = fx >= -1f && fx < width - 1;
+            boolean y0In = fy >= 0f && fy < height;
+            boolean y1In = fy >= -1f && fy < height - 1;
+            int x0 = x0In || x1In ? (int) fx : 0;
+            int y0 = y0In || y1In ? (int) fy : 0;
+            int a = y0 * width + x0;
+            boolean nw = x0In && y0In;
+            boolean ne = x1In && y0In;
+            boolean sw = x0In && y1In;
+            boolean se = x1In && y1In;
+            float ex = 1f - tx;
+            float ey = 1f - ty;
+            at[k] = nw ? a : 0;
+            at[k + 1] = ne ? a + 1 : 0;
+            at[k + 2] = sw ? a + width : 0;
+            at[k + 3] = se ? a + width + 1 : 0;
+            wt[k] = nw ? ey * ex : 0f;
+            wt[k + 1] = ne ? ey * tx : 0f;
+            wt[k + 2] = sw ? ty * ex : 0f;
+            wt[k + 3] = se ? ty * tx : 0f;
+            if (derivatives) {
+                wx[k] = nw ? -ey * mx : 0f;
+                wx[k + 1] = ne ? ey * mx : 0f;
+                wx[k + 2] = sw ? -ty * mx : 0f;
+                wx[k + 3] = se ? ty * mx : 0f;
+                wy[k] = nw ? -ex * my : 0f;
+                wy[k + 1] = ne ? -tx * my : 0f;
+                wy[k + 2] = sw ? ex * my : 0f;
+                wy[k + 3] = se ? tx * my : 0f;
+            }
+        }
     }
 
-    private void gather(MemorySegment src, MemorySegment dst) {
-        final MemorySegment rec = records.segment();
+    /**
+     * One task per (image, channel block): the block's src planes are copied to the heap, then for every
+     * output point the four taps and weights are computed once and applied to every channel of the block
+     * (channels innermost), and the block's dst planes are copied out in one piece.
+     */
+    private void gather(MemorySegment grid, MemorySegment src, MemorySegment dst) {
         final int plane = h * w;
         final int points = h2 * w2;
         final int cb = channelBlock;
         final int nb = blocks;
         final int channels = c;
+        final int outW = w2;
         Parallel.forRange(n * nb, 1, task -> {
             int b = task / nb;
             int cFrom = (task - b * nb) * cb;
-            int cTo = Math.min(channels, cFrom + cb);
-            long r0 = (long) b * points * RECORD;
-            for (int ch = cFrom; ch < cTo; ch++) {
-                long in = ((long) b * channels + ch) * plane;
-                long out = ((long) b * channels + ch) * points;
-                long r = r0;
-                for (int p = 0; p < points; p++, r += RECORD) {
-                    float v = rec.getAtIndex(F, r + 4) * src.getAtIndex(F, in + rec.getAtIndex(I, r))
-                            + rec.getAtIndex(F, r + 5) * src.getAtIndex(F, in + rec.getAtIndex(I, r + 1))
-                            + rec.getAtIndex(F, r + 6) * src.getAtIndex(F, in + rec.getAtIndex(I, r + 2))
-                            + rec.getAtIndex(F, r + 7) * src.getAtIndex(F, in + rec.getAtIndex(I, r + 3));
-                    dst.setAtIndex(F, out + p, v);
+            int nc = Math.min(channels, cFrom + cb) - cFrom;
+            Scratch t = SCRATCH.get().ensure(outW, nc * plane, nc * points, 0);
+            int[] at = t.at;
+            float[] wt = t.wt, x = t.x, y = t.y;
+            long first = (long) b * channels + cFrom;
+            MemorySegment.copy(src, F, first * plane * Float.BYTES, x, 0, nc * plane);
+            for (int row = 0, p = 0; row < h2; row++) {
+                taps(grid, (long) b * points + p, false, t);
+                for (int k = 0; k < 4 * outW; k += 4, p++) {
+                    int a0 = at[k], a1 = at[k + 1], a2 = at[k + 2], a3 = at[k + 3];
+                    float v0 = wt[k], v1 = wt[k + 1], v2 = wt[k + 2], v3 = wt[k + 3];
+                    for (int ch = 0; ch < nc; ch++) {
+                        int i = ch * plane;
+                        y[ch * points + p] = v0 * x[i + a0] + v1 * x[i + a1] + v2 * x[i + a2] + v3 * x[i + a3];
+                    }
                 }
             }
+            MemorySegment.copy(y, 0, dst, F, first * points * Float.BYTES, nc * points);
         });
     }
 
     /**
-     * One pass per (image, channel block): zeroes and scatters into the block's own planes of
-     * {@code diffSrc}, and sums the block's share of the grid gradient into its own accumulator (diffGrid's
-     * slice of the image itself when a block is all channels, else a workspace slice summed later).
+     * One task per (image, channel block), channels innermost as in {@link #gather}: per output point the
+     * diffDst values of the block's channels are scattered into the block's own diffSrc planes (zeroed first,
+     * on the heap, copied out at the end), and {@code s_k = sum_c diffDst[c] * src[c, tap k]} is summed in
+     * registers, so that the point's grid gradient is {@code sum_k s_k * d(weight_k)/d(grid)}, written once
+     * (into diffGrid itself when a block is all channels, else into the block's workspace slice). The three
+     * cases (both outputs, only diffSrc, only diffGrid) run separate loops that do the same arithmetic in the
+     * same order for each output, so an output does not depend on whether the other one is wanted.
      */
-    private void scatter(MemorySegment src, MemorySegment diffDst, MemorySegment diffSrc, MemorySegment diffGrid) {
-        final MemorySegment rec = records.segment();
+    private void scatter(MemorySegment grid, MemorySegment src, MemorySegment diffDst, MemorySegment diffSrc,
+            MemorySegment diffGrid) {
         final MemorySegment acc = diffGrid == null ? null : partial != null ? partial.segment() : diffGrid;
+        final boolean wantSrc = diffSrc != null;
+        final boolean wantGrid = acc != null;
         final int plane = h * w;
         final int points = h2 * w2;
         final int cb = channelBlock;
         final int nb = blocks;
         final int channels = c;
+        final int outW = w2;
         Parallel.forRange(n * nb, 1, task -> {
             int b = task / nb;
             int cFrom = (task - b * nb) * cb;
-            int cTo = Math.min(channels, cFrom + cb);
-            long r0 = (long) b * points * RECORD;
-            long a = 2L * task * points;
-            if (acc != null) {
-                for (long i = a; i < a + 2L * points; i++) {
-                    acc.setAtIndex(F, i, 0f);
+            int nc = Math.min(channels, cFrom + cb) - cFrom;
+            Scratch t = SCRATCH.get().ensure(outW, wantGrid ? nc * plane : 0, nc * points, wantSrc ? nc * plane : 0);
+            int[] at = t.at;
+            float[] wt = t.wt, wx = t.wx, wy = t.wy, x = t.x, dy = t.y, dx = t.dx;
+            long first = (long) b * channels + cFrom;
+            MemorySegment.copy(diffDst, F, first * points * Float.BYTES, dy, 0, nc * points);
+            if (wantGrid) {
+                MemorySegment.copy(src, F, first * plane * Float.BYTES, x, 0, nc * plane);
+            }
+            if (wantSrc) {
+                Arrays.fill(dx, 0, nc * plane, 0f);
+            }
+            long a = 2L * task * points; // this block's slice: diffGrid's image b itself when nb == 1
+            for (int row = 0, p = 0; row < h2; row++) {
+                taps(grid, (long) b * points + p, wantGrid, t);
+                for (int k = 0; k < 4 * outW; k += 4, p++) {
+                    int a0 = at[k], a1 = at[k + 1], a2 = at[k + 2], a3 = at[k + 3];
+                    float v0 = wt[k], v1 = wt[k + 1], v2 = wt[k + 2], v3 = wt[k + 3];
+                    if (!wantGrid) {
+                        for (int ch = 0; ch < nc; ch++) {
+                            int i = ch * plane;
+                            float g = dy[ch * points + p];
+                            // Taps outside the image carry weight 0 at offset 0: adding 0 there is harmless.
+                            dx[i + a0] += v0 * g;
+                            dx[i + a1] += v1 * g;
+                            dx[i + a2] += v2 * g;
+                            dx[i + a3] += v3 * g;
+                        }
+                        continue;
+                    }
+                    float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+                    if (wantSrc) {
+                        for (int ch = 0; ch < nc; ch++) {
+                            int i = ch * plane;
+                            float g = dy[ch * points + p];
+                            s0 += g * x[i + a0];
+                            s1 += g * x[i + a1];
+                            s2 += g * x[i + a2];
+                            s3 += g * x[i + a3];
+                            dx[i + a0] += v0 * g;
+                            dx[i + a1] += v1 * g;
+                            dx[i + a2] += v2 * g;
+                            dx[i + a3] += v3 * g;
+                        }
+                    } else {
+                        for (int ch = 0; ch < nc; ch++) {
+                            int i = ch * plane;
+                            float g = dy[ch * points + p];
+                            s0 += g * x[i + a0];
+                            s1 += g * x[i + a1];
+                            s2 += g * x[i + a2];
+                            s3 += g * x[i + a3];
+                        }
+                    }
+                    // A tap outside the image has derivative 0, so what it read (offset 0) does not count.
+                    long q = a + 2L * p;
+                    acc.setAtIndex(F, q, wx[k] * s0 + wx[k + 1] * s1 + wx[k + 2] * s2 + wx[k + 3] * s3);
+                    acc.setAtIndex(F, q + 1, wy[k] * s0 + wy[k + 1] * s1 + wy[k + 2] * s2 + wy[k + 3] * s3);
                 }
             }
-            for (int ch = cFrom; ch < cTo; ch++) {
-                long in = ((long) b * channels + ch) * plane;
-                long out = ((long) b * channels + ch) * points;
-                if (diffSrc != null) {
-                    for (long i = in; i < in + plane; i++) {
-                        diffSrc.setAtIndex(F, i, 0f);
-                    }
-                }
-                long r = r0;
-                for (int p = 0; p < points; p++, r += RECORD) {
-                    float g = diffDst.getAtIndex(F, out + p);
-                    long i0 = in + rec.getAtIndex(I, r);
-                    long i1 = in + rec.getAtIndex(I, r + 1);
-                    long i2 = in + rec.getAtIndex(I, r + 2);
-                    long i3 = in + rec.getAtIndex(I, r + 3);
-                    if (diffSrc != null) {
-                        // Taps outside the image carry weight 0 at offset 0: adding 0 there is harmless.
-                        diffSrc.setAtIndex(F, i0, diffSrc.getAtIndex(F, i0) + rec.getAtIndex(F, r + 4) * g);
-                        diffSrc.setAtIndex(F, i1, diffSrc.getAtIndex(F, i1) + rec.getAtIndex(F, r + 5) * g);
-                        diffSrc.setAtIndex(F, i2, diffSrc.getAtIndex(F, i2) + rec.getAtIndex(F, r + 6) * g);
-                        diffSrc.setAtIndex(F, i3, diffSrc.getAtIndex(F, i3) + rec.getAtIndex(F, r + 7) * g);
-                    }
-                    if (acc != null) {
-                        float v0 = src.getAtIndex(F, i0);
-                        float v1 = src.getAtIndex(F, i1);
-                        float v2 = src.getAtIndex(F, i2);
-                        float v3 = src.getAtIndex(F, i3);
-                        float gx = rec.getAtIndex(F, r + 8) * v0 + rec.getAtIndex(F, r + 9) * v1
-                                + rec.getAtIndex(F, r + 10) * v2 + rec.getAtIndex(F, r + 11) * v3;
-                        float gy = rec.getAtIndex(F, r + 12) * v0 + rec.getAtIndex(F, r + 13) * v1
-                                + rec.getAtIndex(F, r + 14) * v2 + rec.getAtIndex(F, r + 15) * v3;
-                        long q = a + 2L * p;
-                        acc.setAtIndex(F, q, acc.getAtIndex(F, q) + g * gx);
-                        acc.setAtIndex(F, q + 1, acc.getAtIndex(F, q + 1) + g * gy);
-                    }
-                }
+            if (wantSrc) {
+                MemorySegment.copy(dx, 0, diffSrc, F, first * plane * Float.BYTES, nc * plane);
             }
         });
     }

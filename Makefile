@@ -48,6 +48,8 @@ bindings: deps-libclang
 	    --config bindings/dnnl-bindings.conf --out bindings/src/main/java
 	$(JAVA) -cp bindings/generator/target/classes dev.stride.bindings.generator.Main \
 	    --headers bindings/include --config bindings/omp-bindings.conf --out bindings/src/main/java
+	$(JAVA) -cp bindings/generator/target/classes dev.stride.bindings.generator.Main \
+	    --headers bindings/include --config bindings/clock-bindings.conf --out bindings/src/main/java
 
 clean:
 	$(MVN) clean

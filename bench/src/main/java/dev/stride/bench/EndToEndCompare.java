@@ -1,16 +1,14 @@
 package dev.stride.bench;
 
+import dev.stride.bindings.clock.clock_h;
+import dev.stride.bindings.clock.timespec;
 import dev.stride.core.Dnnl;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -231,27 +229,18 @@ public final class EndToEndCompare {
                 w, m);
     }
 
-    /** Linux's {@code CLOCK_PROCESS_CPUTIME_ID}: CPU time of every thread of this process. */
-    private static final int CLOCK_PROCESS_CPUTIME_ID = 2;
-    private static final MethodHandle CLOCK_GETTIME = Linker.nativeLinker().downcallHandle(
-            Linker.nativeLinker().defaultLookup().find("clock_gettime").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-    private static final MemorySegment TIMESPEC = Arena.global().allocate(2 * Long.BYTES, Long.BYTES);
+    private static final MemorySegment TIMESPEC = Arena.global().allocate(timespec.layout());
 
     /**
      * The process CPU time in nanoseconds, as Python's {@code time.process_time_ns()} reads it
      * ({@code clock_gettime}); the JDK's {@code getProcessCpuTime()} counts in 10 ms ticks here.
      */
     static long processCpuNanos() {
-        try {
-            int rc = (int) CLOCK_GETTIME.invokeExact(CLOCK_PROCESS_CPUTIME_ID, TIMESPEC);
-            if (rc != 0) {
-                throw new IllegalStateException("clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed: " + rc);
-            }
-        } catch (Throwable t) {
-            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        int rc = clock_h.clock_gettime(clock_h.CLOCK_PROCESS_CPUTIME_ID(), TIMESPEC);
+        if (rc != 0) {
+            throw new IllegalStateException("clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed: " + rc);
         }
-        return TIMESPEC.get(ValueLayout.JAVA_LONG, 0) * 1_000_000_000L + TIMESPEC.get(ValueLayout.JAVA_LONG, Long.BYTES);
+        return timespec.tv_sec(TIMESPEC) * 1_000_000_000L + timespec.tv_nsec(TIMESPEC);
     }
 
     private static double env(String name, double dflt) {

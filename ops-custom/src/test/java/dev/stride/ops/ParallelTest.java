@@ -1,6 +1,8 @@
 package dev.stride.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
@@ -15,6 +17,71 @@ class ParallelTest {
             for (int i = 0; i < n; i++) {
                 assertEquals(1, hits.get(i), "index " + i + " of " + n);
             }
+        }
+    }
+
+    @Test
+    void callsBackToBackAndAfterTheHelpersParkedEachSeeEveryIndex() throws InterruptedException {
+        for (int round = 0; round < 200; round++) {
+            if (round % 50 == 49) {
+                Thread.sleep(Parallel.SPIN_NANOS / 1_000_000 + 5); // let the helpers park
+            }
+            AtomicIntegerArray hits = new AtomicIntegerArray(257);
+            Parallel.forRange(257, 1, i -> hits.incrementAndGet(i));
+            for (int i = 0; i < 257; i++) {
+                assertEquals(1, hits.get(i), "round " + round + ", index " + i);
+            }
+        }
+    }
+
+    @Test
+    void aNestedCallRunsInlineAndCompletes() {
+        AtomicIntegerArray hits = new AtomicIntegerArray(64 * 64);
+        Parallel.forRange(64, 1, i -> Parallel.forRange(64, 1, j -> hits.incrementAndGet(i * 64 + j)));
+        for (int k = 0; k < 64 * 64; k++) {
+            assertEquals(1, hits.get(k), "index " + k);
+        }
+    }
+
+    @Test
+    void aFailureInAnyChunkReachesTheCallerAndTheNextCallStillWorks() {
+        IllegalStateException boom = new IllegalStateException("boom");
+        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> Parallel.forRange(1000, 1, i -> {
+            if (i == 997) {
+                throw boom;
+            }
+        }));
+        assertSame(boom, thrown);
+        AtomicIntegerArray hits = new AtomicIntegerArray(1000);
+        Parallel.forRange(1000, 1, i -> hits.incrementAndGet(i));
+        for (int i = 0; i < 1000; i++) {
+            assertEquals(1, hits.get(i));
+        }
+    }
+
+    @Test
+    void callsFromSeveralThreadsAtOnceEachCompleteTheirOwnRange() throws InterruptedException {
+        int callers = 4;
+        AtomicIntegerArray hits = new AtomicIntegerArray(callers * 5000);
+        Thread[] threads = new Thread[callers];
+        for (int t = 0; t < callers; t++) {
+            int base = t * 5000;
+            threads[t] = new Thread(() -> {
+                for (int rep = 0; rep < 20; rep++) {
+                    Parallel.forRange(250, 1, i -> {
+                        for (int k = 0; k < 20; k++) {
+                            hits.incrementAndGet(base + i * 20 + k);
+                        }
+                    });
+                }
+            });
+            threads[t].start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        for (int k = 0; k < callers * 5000; k++) {
+            assertEquals(20, hits.get(k), "index " + k);
         }
     }
 }

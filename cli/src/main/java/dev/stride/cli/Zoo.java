@@ -19,9 +19,10 @@ final class Zoo {
      * The command line's model names: {@link Models}' three, an SE-ResNet shaped like {@link Models#smallResNet()}
      * with squeeze-excitation (r = 4) in every block, the reference convnet behind a spatial transformer, and the
      * reference convnet with a deformable second convolution; and the reference convnet with batch normalization
-     * after each convolution and dropout before its last FC (the Fashion-MNIST benchmark's "2 Conv+pooling+BN").
+     * after each convolution and dropout before its last FC (the Fashion-MNIST benchmark's "2 Conv+pooling+BN");
+     * and two larger nets for the longer runs: a VGG-style stack of 3x3 convolutions with BN, and a wider SE-ResNet.
      */
-    enum Model { reference, referencebn, resnet, densenet, seresnet, stn, deform }
+    enum Model { reference, referencebn, vggbn, resnet, densenet, seresnet, wideseresnet, stn, deform }
 
     static NetworkSpec build(Model model) {
         return switch (model) {
@@ -31,6 +32,17 @@ final class Zoo {
                     .conv(Convolution.Params.of(32, 5).samePadding().bias(false)).batchNorm().relu().maxPool(2, 2)
                     .conv(Convolution.Params.of(64, 5).samePadding().bias(false)).batchNorm().relu().maxPool(2, 2)
                     .flatten().fc(1024).relu().dropout(0.5).fc(10).build();
+            // Two stages of two 3x3 conv-BN-ReLU (32 then 64 filters), each closed by 2x2 max pooling, then a
+            // 512-unit FC with dropout: about 4x the reference convnet's convolution work, a third of its weights.
+            case vggbn -> {
+                NetworkBuilder b = NetworkBuilder.input(1, 28, 28);
+                for (int filters : new int[] {32, 64}) {
+                    b.conv(Convolution.Params.of(filters, 3).padding(1).bias(false)).batchNorm().relu()
+                            .conv(Convolution.Params.of(filters, 3).padding(1).bias(false)).batchNorm().relu()
+                            .maxPool(2, 2);
+                }
+                yield b.flatten().fc(512).relu().dropout(0.5).fc(10).build();
+            }
             case resnet -> Models.smallResNet();
             case densenet -> Models.smallDenseNet();
             case seresnet -> {
@@ -39,6 +51,15 @@ final class Zoo {
                 CustomLayers.seResidualBlock(b, 16, 1, 4);
                 CustomLayers.seResidualBlock(b, 32, 2, 4);
                 CustomLayers.seResidualBlock(b, 64, 2, 4);
+                yield b.globalAvgPool().flatten().fc(10).build();
+            }
+            // The same SE-ResNet with twice the filters (32/64/128) and SE reduction 8.
+            case wideseresnet -> {
+                NetworkBuilder b = NetworkBuilder.input(1, 28, 28)
+                        .conv(Convolution.Params.of(32, 3).padding(1).bias(false)).batchNorm().relu();
+                CustomLayers.seResidualBlock(b, 32, 1, 8);
+                CustomLayers.seResidualBlock(b, 64, 2, 8);
+                CustomLayers.seResidualBlock(b, 128, 2, 8);
                 yield b.globalAvgPool().flatten().fc(10).build();
             }
             // A spatial transformer front-end (its own small localization net) before the reference convnet.

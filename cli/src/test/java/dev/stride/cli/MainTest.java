@@ -109,7 +109,7 @@ class MainTest {
         assertTrue(r.err().contains("--epochs and --batch must be >= 1"), r.err());
         Run m = run("train", "--model", "vgg");
         assertEquals(2, m.code());
-        assertTrue(m.err().contains("reference, referencebn, resnet, densenet, seresnet, stn, deform"), m.err());
+        assertTrue(m.err().contains("reference, referencebn, vggbn, resnet, densenet, seresnet, wideseresnet, stn, deform"), m.err());
         Run d = run("train", "--data", empty.toString());
         assertEquals(1, d.code());
         assertTrue(d.err().contains("train-images-idx3-ubyte.gz"), d.err());

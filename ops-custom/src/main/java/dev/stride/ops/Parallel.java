@@ -15,12 +15,13 @@ import java.util.function.IntConsumer;
  * <p>Why not a {@code ForkJoinPool}: an op calls its kernels many times a step, each a fraction of a
  * millisecond, and handing a task to a parked pool thread and waiting for it to report back costs tens of
  * microseconds on a virtual machine each way, with the caller idle throughout. Here the caller takes chunks
- * like any helper, and helpers spin briefly ({@link #SPIN_NANOS}) for the next call before parking.
+ * like any helper, and helpers wait briefly ({@link #SPIN_NANOS}) for the next call before parking. They wait
+ * by yielding, not by spinning, so that oneDNN's OpenMP threads running between two kernels get the core.
  */
 public final class Parallel {
     private Parallel() {}
 
-    /** How long an idle helper spins for the next call before it parks: longer than the gap between kernels. */
+    /** How long an idle helper waits (yielding) for the next call before it parks: the gap between kernels. */
     static final long SPIN_NANOS = 50_000;
 
     private static volatile Team team;
@@ -182,7 +183,7 @@ public final class Parallel {
                     j.work();
                     idleSince = System.nanoTime();
                 } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
-                    Thread.onSpinWait();
+                    Thread.yield();
                 } else {
                     // Publish 'parked' before the last look at the job: a caller that sets the job after this
                     // look sees 'parked' and unparks us (an unpark before park makes park return at once).

@@ -62,6 +62,8 @@ final class DeformKernels {
         float[] w00 = new float[0], w01 = w00, w10 = w00, w11 = w00;
         /** One input plane and one column row, copied in bulk so the inner loops touch only the Java heap. */
         float[] plane = new float[0], row = plane;
+        /** One (image, offset group)'s offsets and mask, copied in bulk (see {@link #fill}). */
+        float[] off = new float[0], msk = off;
 
         Table ensure(int n, int planeSize, int rowSize) {
             if (plane.length < planeSize) {
@@ -96,19 +98,29 @@ final class DeformKernels {
             final int gOff = g.offsetGroups();
             final long offBase = ((long) n * gOff + og) * KK * 2 * P;
             final long maskBase = ((long) n * gOff + og) * KK * P;
+            // Offsets and mask read in bulk: per-element segment reads in this loop made its compiled code
+            // depend on the JIT's luck (v2 fwd+bwd 35 or 100 ms from one JVM to the next).
+            if (off.length < KK * 2 * P) {
+                off = new float[KK * 2 * P];
+                msk = new float[KK * P];
+            }
+            MemorySegment.copy(offset, F, offBase * Float.BYTES, off, 0, KK * 2 * P);
+            if (mask != null) {
+                MemorySegment.copy(mask, F, maskBase * Float.BYTES, msk, 0, KK * P);
+            }
             for (int i = 0; i < KH; i++) {
                 for (int j = 0; j < KW; j++) {
                     int kk = i * KW + j;
-                    long oyBase = offBase + 2L * kk * P;
-                    long oxBase = oyBase + P;
-                    long mBase = maskBase + (long) kk * P;
+                    int oyBase = 2 * kk * P;
+                    int oxBase = oyBase + P;
+                    int mBase = kk * P;
                     for (int oy = 0; oy < H2; oy++) {
                         int y0 = oy * g.sh() - g.ph() + i * g.dh();
                         for (int ox = 0; ox < W2; ox++) {
                             int p = oy * W2 + ox;
                             int e = kk * P + p;
-                            float y = y0 + offset.getAtIndex(F, oyBase + p);
-                            float xx = (ox * g.sw() - g.pw() + j * g.dw()) + offset.getAtIndex(F, oxBase + p);
+                            float y = y0 + off[oyBase + p];
+                            float xx = (ox * g.sw() - g.pw() + j * g.dw()) + off[oxBase + p];
                             if (!(y > -1 && y < H && xx > -1 && xx < W)) {
                                 i00[e] = 0;
                                 i01[e] = 0;
@@ -120,7 +132,7 @@ final class DeformKernels {
                                 w11[e] = 0f;
                                 continue;
                             }
-                            float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
+                            float m = mask == null ? 1f : msk[mBase + p];
                             int yl = (int) Math.floor(y);
                             int xl = (int) Math.floor(xx);
                             float ly = y - yl;
@@ -331,6 +343,13 @@ final class DeformKernels {
             int kTo = Math.min(kFrom + kb, KK);
             long tapBase = ((long) n * gOff + og) * KK;
             CoordTable t = COORD_TABLES.get().ensure(kb * P, 4 * stride, 4 * P);
+            // Offsets and mask in, their gradients out, in bulk (see Table.fill); the taps kFrom..kTo only.
+            float[] off = t.off, msk = t.msk, dOff = t.dOff, dMsk = t.dMsk;
+            int taps = kTo - kFrom;
+            MemorySegment.copy(offset, F, (tapBase + kFrom) * 2 * P * Float.BYTES, off, 0, taps * 2 * P);
+            if (mask != null) {
+                MemorySegment.copy(mask, F, (tapBase + kFrom) * P * Float.BYTES, msk, 0, taps * P);
+            }
             int[] a00 = t.a00, a01 = t.a01, a10 = t.a10, a11 = t.a11;
             float[] ly = t.ly, lx = t.lx, s00 = t.s00, s01 = t.s01, s10 = t.s10, s11 = t.s11;
             // Per (tap, output pixel): the four neighbours' indices (the zero sentinel at index `plane` for a
@@ -338,16 +357,16 @@ final class DeformKernels {
             for (int kk = kFrom; kk < kTo; kk++) {
                 int i = kk / KW;
                 int j = kk % KW;
-                long oyBase = (tapBase + kk) * 2 * P;
-                long oxBase = oyBase + P;
+                int oyBase = 2 * (kk - kFrom) * P;
+                int oxBase = oyBase + P;
                 int e = (kk - kFrom) * P;
                 for (int oy = 0; oy < H2; oy++) {
                     int y0 = oy * sh - ph + i * dh;
                     for (int ox = 0; ox < W2; ox++) {
                         int p = oy * W2 + ox;
                         int q = e + p;
-                        float y = y0 + offset.getAtIndex(F, oyBase + p);
-                        float xx = (ox * sw - pw + j * dw) + offset.getAtIndex(F, oxBase + p);
+                        float y = y0 + off[oyBase + p];
+                        float xx = (ox * sw - pw + j * dw) + off[oxBase + p];
                         if (!(y > -1 && y < H && xx > -1 && xx < W)) {
                             a00[q] = a01[q] = a10[q] = a11[q] = (int) plane;
                             ly[q] = 0f;
@@ -420,24 +439,26 @@ final class DeformKernels {
                 }
             }
             for (int kk = kFrom; kk < kTo; kk++) {
-                long oyBase = (tapBase + kk) * 2 * P;
-                long oxBase = oyBase + P;
-                long mBase = (tapBase + kk) * P;
+                int oyBase = 2 * (kk - kFrom) * P;
+                int oxBase = oyBase + P;
+                int mBase = (kk - kFrom) * P;
                 int e = (kk - kFrom) * P;
                 for (int p = 0; p < P; p++) {
                     // v = hy*hx*v00 + hy*lx*v01 + ly*hx*v10 + ly*lx*v11;
                     // dv/dy = hx*(v10 - v00) + lx*(v11 - v01), dv/dx = hy*(v01 - v00) + ly*(v11 - v10)
                     int q = e + p;
                     float fy = ly[q], fx = lx[q], hy = 1 - fy, hx = 1 - fx;
-                    float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
-                    if (doffset != null) {
-                        doffset.setAtIndex(F, oyBase + p, m * (hx * (s10[q] - s00[q]) + fx * (s11[q] - s01[q])));
-                        doffset.setAtIndex(F, oxBase + p, m * (hy * (s01[q] - s00[q]) + fy * (s11[q] - s10[q])));
-                    }
-                    if (dmask != null) {
-                        dmask.setAtIndex(F, mBase + p, hy * (hx * s00[q] + fx * s01[q]) + fy * (hx * s10[q] + fx * s11[q]));
-                    }
+                    float m = mask == null ? 1f : msk[mBase + p];
+                    dOff[oyBase + p] = m * (hx * (s10[q] - s00[q]) + fx * (s11[q] - s01[q]));
+                    dOff[oxBase + p] = m * (hy * (s01[q] - s00[q]) + fy * (s11[q] - s10[q]));
+                    dMsk[mBase + p] = hy * (hx * s00[q] + fx * s01[q]) + fy * (hx * s10[q] + fx * s11[q]);
                 }
+            }
+            if (doffset != null) {
+                MemorySegment.copy(dOff, 0, doffset, F, (tapBase + kFrom) * 2 * P * Float.BYTES, taps * 2 * P);
+            }
+            if (dmask != null) {
+                MemorySegment.copy(dMsk, 0, dmask, F, (tapBase + kFrom) * P * Float.BYTES, taps * P);
             }
         });
     }
@@ -478,30 +499,36 @@ final class DeformKernels {
             int n = n0 + bi;
             long tapBase = ((long) n * gOff + og) * KK;
             CoordTable t = COORD_TABLES.get().ensure(KK * P, 8 * stride, 4 * P);
+            // This (image, offset group)'s offsets and mask in, and their gradients out, in bulk (see Table.fill).
+            float[] off = t.off, msk = t.msk, dOff = t.dOff, dMsk = t.dMsk;
+            MemorySegment.copy(offset, F, tapBase * 2 * P * Float.BYTES, off, 0, KK * 2 * P);
+            if (mask != null) {
+                MemorySegment.copy(mask, F, tapBase * P * Float.BYTES, msk, 0, KK * P);
+            }
             int[] a00 = t.a00, a01 = t.a01, a10 = t.a10, a11 = t.a11;
             float[] ly = t.ly, lx = t.lx, s00 = t.s00, s01 = t.s01, s10 = t.s10, s11 = t.s11;
             float[] w00 = t.w00, w01 = t.w01, w10 = t.w10, w11 = t.w11;
             for (int kk = 0; kk < KK; kk++) {
                 int i = kk / KW;
                 int j = kk % KW;
-                long oyBase = (tapBase + kk) * 2 * P;
-                long oxBase = oyBase + P;
-                long mBase = (tapBase + kk) * P;
+                int oyBase = 2 * kk * P;
+                int oxBase = oyBase + P;
+                int mBase = kk * P;
                 int e = kk * P;
                 for (int oy = 0; oy < H2; oy++) {
                     int y0 = oy * sh - ph + i * dh;
                     for (int ox = 0; ox < W2; ox++) {
                         int p = oy * W2 + ox;
                         int q = e + p;
-                        float y = y0 + offset.getAtIndex(F, oyBase + p);
-                        float xx = (ox * sw - pw + j * dw) + offset.getAtIndex(F, oxBase + p);
+                        float y = y0 + off[oyBase + p];
+                        float xx = (ox * sw - pw + j * dw) + off[oxBase + p];
                         if (!(y > -1 && y < H && xx > -1 && xx < W)) {
                             a00[q] = a01[q] = a10[q] = a11[q] = plane;
                             ly[q] = lx[q] = 0f;
                             w00[q] = w01[q] = w10[q] = w11[q] = 0f;
                             continue;
                         }
-                        float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
+                        float m = mask == null ? 1f : msk[mBase + p];
                         int yl = (int) Math.floor(y);
                         int xl = (int) Math.floor(xx);
                         float fy = y - yl, fx = xx - xl, hy = 1 - fy, hx = 1 - fx;
@@ -575,22 +602,24 @@ final class DeformKernels {
                 }
             }
             for (int kk = 0; kk < KK; kk++) {
-                long oyBase = (tapBase + kk) * 2 * P;
-                long oxBase = oyBase + P;
-                long mBase = (tapBase + kk) * P;
+                int oyBase = 2 * kk * P;
+                int oxBase = oyBase + P;
+                int mBase = kk * P;
                 int e = kk * P;
                 for (int p = 0; p < P; p++) {
                     int q = e + p;
                     float fy = ly[q], fx = lx[q], hy = 1 - fy, hx = 1 - fx;
-                    float m = mask == null ? 1f : mask.getAtIndex(F, mBase + p);
-                    if (doffset != null) {
-                        doffset.setAtIndex(F, oyBase + p, m * (hx * (s10[q] - s00[q]) + fx * (s11[q] - s01[q])));
-                        doffset.setAtIndex(F, oxBase + p, m * (hy * (s01[q] - s00[q]) + fy * (s11[q] - s10[q])));
-                    }
-                    if (dmask != null) {
-                        dmask.setAtIndex(F, mBase + p, hy * (hx * s00[q] + fx * s01[q]) + fy * (hx * s10[q] + fx * s11[q]));
-                    }
+                    float m = mask == null ? 1f : msk[mBase + p];
+                    dOff[oyBase + p] = m * (hx * (s10[q] - s00[q]) + fx * (s11[q] - s01[q]));
+                    dOff[oxBase + p] = m * (hy * (s01[q] - s00[q]) + fy * (s11[q] - s10[q]));
+                    dMsk[mBase + p] = hy * (hx * s00[q] + fx * s01[q]) + fy * (hx * s10[q] + fx * s11[q]);
                 }
+            }
+            if (doffset != null) {
+                MemorySegment.copy(dOff, 0, doffset, F, tapBase * 2 * P * Float.BYTES, KK * 2 * P);
+            }
+            if (dmask != null) {
+                MemorySegment.copy(dMsk, 0, dmask, F, tapBase * P * Float.BYTES, KK * P);
             }
         });
     }
@@ -603,6 +632,8 @@ final class DeformKernels {
         float[] w00 = ly, w01 = ly, w10 = ly, w11 = ly;
         /** Four input planes (each followed by a zero) and four column rows, copied in bulk. */
         float[] plane = new float[0], row = plane;
+        /** {@link #backwardFused}: one (image, offset group)'s offsets, mask and their gradients. */
+        float[] off = plane, msk = plane, dOff = plane, dMsk = plane;
 
         CoordTable ensure(int pixels, int planeSize, int rowSize) {
             if (plane.length < planeSize) {
@@ -626,6 +657,10 @@ final class DeformKernels {
                 w01 = new float[pixels];
                 w10 = new float[pixels];
                 w11 = new float[pixels];
+                off = new float[2 * pixels];
+                msk = new float[pixels];
+                dOff = new float[2 * pixels];
+                dMsk = new float[pixels];
             }
             return this;
         }

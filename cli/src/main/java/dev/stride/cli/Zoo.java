@@ -45,23 +45,9 @@ final class Zoo {
             }
             case resnet -> Models.smallResNet();
             case densenet -> Models.smallDenseNet();
-            case seresnet -> {
-                NetworkBuilder b = NetworkBuilder.input(1, 28, 28)
-                        .conv(Convolution.Params.of(16, 3).padding(1).bias(false)).batchNorm().relu();
-                CustomLayers.seResidualBlock(b, 16, 1, 4);
-                CustomLayers.seResidualBlock(b, 32, 2, 4);
-                CustomLayers.seResidualBlock(b, 64, 2, 4);
-                yield b.globalAvgPool().flatten().fc(10).build();
-            }
+            case seresnet -> seResNet(16, 4);
             // The same SE-ResNet with twice the filters (32/64/128) and SE reduction 8.
-            case wideseresnet -> {
-                NetworkBuilder b = NetworkBuilder.input(1, 28, 28)
-                        .conv(Convolution.Params.of(32, 3).padding(1).bias(false)).batchNorm().relu();
-                CustomLayers.seResidualBlock(b, 32, 1, 8);
-                CustomLayers.seResidualBlock(b, 64, 2, 8);
-                CustomLayers.seResidualBlock(b, 128, 2, 8);
-                yield b.globalAvgPool().flatten().fc(10).build();
-            }
+            case wideseresnet -> seResNet(32, 8);
             // A spatial transformer front-end (its own small localization net) before the reference convnet.
             case stn -> {
                 NetworkBuilder b = NetworkBuilder.input(1, 28, 28);
@@ -79,6 +65,19 @@ final class Zoo {
                 yield b.relu().maxPool(2, 2).flatten().fc(1024).relu().fc(10).build();
             }
         };
+    }
+
+    /**
+     * A 3x3 conv-BN-ReLU stem of {@code width} filters, three SE-residual blocks of {@code width}, 2x and 4x
+     * filters (the last two strided), SE reduction {@code r}, global average pooling and the 10-way FC.
+     */
+    private static NetworkSpec seResNet(int width, long r) {
+        NetworkBuilder b = NetworkBuilder.input(1, 28, 28)
+                .conv(Convolution.Params.of(width, 3).padding(1).bias(false)).batchNorm().relu();
+        CustomLayers.seResidualBlock(b, width, 1, r);
+        CustomLayers.seResidualBlock(b, 2 * width, 2, r);
+        CustomLayers.seResidualBlock(b, 4 * width, 2, r);
+        return b.globalAvgPool().flatten().fc(10).build();
     }
 
     /** The model a checkpoint written by {@code stride train} names in its metadata. */

@@ -15,14 +15,14 @@ import java.util.function.IntConsumer;
  * <p>Why not a {@code ForkJoinPool}: an op calls its kernels many times a step, each a fraction of a
  * millisecond, and handing a task to a parked pool thread and waiting for it to report back costs tens of
  * microseconds on a virtual machine each way, with the caller idle throughout. Here the caller takes chunks
- * like any helper, and helpers wait briefly ({@link #SPIN_NANOS}) for the next call before parking. They wait
- * by yielding, not by spinning, so that oneDNN's OpenMP threads running between two kernels get the core.
+ * like any helper, and helpers wait briefly ({@link #IDLE_WAIT_NANOS}) for the next call before parking. They
+ * wait by yielding, not by spinning, so that oneDNN's OpenMP threads running between two kernels get the core.
  */
 public final class Parallel {
     private Parallel() {}
 
     /** How long an idle helper waits (yielding) for the next call before it parks: the gap between kernels. */
-    static final long SPIN_NANOS = 50_000;
+    static final long IDLE_WAIT_NANOS = 50_000;
 
     private static volatile Team team;
 
@@ -182,7 +182,7 @@ public final class Parallel {
                     last = j;
                     j.work();
                     idleSince = System.nanoTime();
-                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
+                } else if (System.nanoTime() - idleSince < IDLE_WAIT_NANOS) {
                     Thread.yield();
                 } else {
                     // Publish 'parked' before the last look at the job: a caller that sets the job after this

@@ -24,7 +24,7 @@ class ParallelTest {
     void callsBackToBackAndAfterTheHelpersParkedEachSeeEveryIndex() throws InterruptedException {
         for (int round = 0; round < 200; round++) {
             if (round % 50 == 49) {
-                Thread.sleep(Parallel.SPIN_NANOS / 1_000_000 + 5); // let the helpers park
+                Thread.sleep(Parallel.IDLE_WAIT_NANOS / 1_000_000 + 5); // let the helpers park
             }
             AtomicIntegerArray hits = new AtomicIntegerArray(257);
             Parallel.forRange(257, 1, i -> hits.incrementAndGet(i));

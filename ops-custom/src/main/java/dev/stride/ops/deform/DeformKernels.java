@@ -96,18 +96,12 @@ final class DeformKernels {
             final int W2 = (int) g.w2();
             final int P = H2 * W2;
             final int gOff = g.offsetGroups();
-            final long offBase = ((long) n * gOff + og) * KK * 2 * P;
-            final long maskBase = ((long) n * gOff + og) * KK * P;
-            // Offsets and mask read in bulk: per-element segment reads in this loop made its compiled code
-            // depend on the JIT's luck (v2 fwd+bwd 35 or 100 ms from one JVM to the next).
+            // Offsets and mask read in bulk (see loadOffsets).
             if (off.length < KK * 2 * P) {
                 off = new float[KK * 2 * P];
                 msk = new float[KK * P];
             }
-            MemorySegment.copy(offset, F, offBase * Float.BYTES, off, 0, KK * 2 * P);
-            if (mask != null) {
-                MemorySegment.copy(mask, F, maskBase * Float.BYTES, msk, 0, KK * P);
-            }
+            loadOffsets(offset, mask, ((long) n * gOff + og) * KK, KK, P, off, msk);
             for (int i = 0; i < KH; i++) {
                 for (int j = 0; j < KW; j++) {
                     int kk = i * KW + j;
@@ -344,12 +338,8 @@ final class DeformKernels {
             long tapBase = ((long) n * gOff + og) * KK;
             CoordTable t = COORD_TABLES.get().ensure(kb * P, 4 * stride, 4 * P);
             // Offsets and mask in, their gradients out, in bulk (see Table.fill); the taps kFrom..kTo only.
-            float[] off = t.off, msk = t.msk, dOff = t.dOff, dMsk = t.dMsk;
-            int taps = kTo - kFrom;
-            MemorySegment.copy(offset, F, (tapBase + kFrom) * 2 * P * Float.BYTES, off, 0, taps * 2 * P);
-            if (mask != null) {
-                MemorySegment.copy(mask, F, (tapBase + kFrom) * P * Float.BYTES, msk, 0, taps * P);
-            }
+            float[] off = t.off;
+            loadOffsets(offset, mask, tapBase + kFrom, kTo - kFrom, P, off, t.msk);
             int[] a00 = t.a00, a01 = t.a01, a10 = t.a10, a11 = t.a11;
             float[] ly = t.ly, lx = t.lx, s00 = t.s00, s01 = t.s01, s10 = t.s10, s11 = t.s11;
             // Per (tap, output pixel): the four neighbours' indices (the zero sentinel at index `plane` for a
@@ -438,28 +428,7 @@ final class DeformKernels {
                     }
                 }
             }
-            for (int kk = kFrom; kk < kTo; kk++) {
-                int oyBase = 2 * (kk - kFrom) * P;
-                int oxBase = oyBase + P;
-                int mBase = (kk - kFrom) * P;
-                int e = (kk - kFrom) * P;
-                for (int p = 0; p < P; p++) {
-                    // v = hy*hx*v00 + hy*lx*v01 + ly*hx*v10 + ly*lx*v11;
-                    // dv/dy = hx*(v10 - v00) + lx*(v11 - v01), dv/dx = hy*(v01 - v00) + ly*(v11 - v10)
-                    int q = e + p;
-                    float fy = ly[q], fx = lx[q], hy = 1 - fy, hx = 1 - fx;
-                    float m = mask == null ? 1f : msk[mBase + p];
-                    dOff[oyBase + p] = m * (hx * (s10[q] - s00[q]) + fx * (s11[q] - s01[q]));
-                    dOff[oxBase + p] = m * (hy * (s01[q] - s00[q]) + fy * (s11[q] - s10[q]));
-                    dMsk[mBase + p] = hy * (hx * s00[q] + fx * s01[q]) + fy * (hx * s10[q] + fx * s11[q]);
-                }
-            }
-            if (doffset != null) {
-                MemorySegment.copy(dOff, 0, doffset, F, (tapBase + kFrom) * 2 * P * Float.BYTES, taps * 2 * P);
-            }
-            if (dmask != null) {
-                MemorySegment.copy(dMsk, 0, dmask, F, (tapBase + kFrom) * P * Float.BYTES, taps * P);
-            }
+            storeCoordinateGradients(t, mask != null, tapBase + kFrom, kTo - kFrom, P, doffset, dmask);
         });
     }
 
@@ -500,11 +469,8 @@ final class DeformKernels {
             long tapBase = ((long) n * gOff + og) * KK;
             CoordTable t = COORD_TABLES.get().ensure(KK * P, 8 * stride, 4 * P);
             // This (image, offset group)'s offsets and mask in, and their gradients out, in bulk (see Table.fill).
-            float[] off = t.off, msk = t.msk, dOff = t.dOff, dMsk = t.dMsk;
-            MemorySegment.copy(offset, F, tapBase * 2 * P * Float.BYTES, off, 0, KK * 2 * P);
-            if (mask != null) {
-                MemorySegment.copy(mask, F, tapBase * P * Float.BYTES, msk, 0, KK * P);
-            }
+            float[] off = t.off, msk = t.msk;
+            loadOffsets(offset, mask, tapBase, KK, P, off, msk);
             int[] a00 = t.a00, a01 = t.a01, a10 = t.a10, a11 = t.a11;
             float[] ly = t.ly, lx = t.lx, s00 = t.s00, s01 = t.s01, s10 = t.s10, s11 = t.s11;
             float[] w00 = t.w00, w01 = t.w01, w10 = t.w10, w11 = t.w11;
@@ -601,27 +567,56 @@ final class DeformKernels {
                     MemorySegment.copy(x, dxAt + r * stride, dsrc, F, ((long) n * C + c + r) * plane * 4, plane);
                 }
             }
-            for (int kk = 0; kk < KK; kk++) {
-                int oyBase = 2 * kk * P;
-                int oxBase = oyBase + P;
-                int mBase = kk * P;
-                int e = kk * P;
-                for (int p = 0; p < P; p++) {
-                    int q = e + p;
-                    float fy = ly[q], fx = lx[q], hy = 1 - fy, hx = 1 - fx;
-                    float m = mask == null ? 1f : msk[mBase + p];
-                    dOff[oyBase + p] = m * (hx * (s10[q] - s00[q]) + fx * (s11[q] - s01[q]));
-                    dOff[oxBase + p] = m * (hy * (s01[q] - s00[q]) + fy * (s11[q] - s10[q]));
-                    dMsk[mBase + p] = hy * (hx * s00[q] + fx * s01[q]) + fy * (hx * s10[q] + fx * s11[q]);
-                }
-            }
-            if (doffset != null) {
-                MemorySegment.copy(dOff, 0, doffset, F, tapBase * 2 * P * Float.BYTES, KK * 2 * P);
-            }
-            if (dmask != null) {
-                MemorySegment.copy(dMsk, 0, dmask, F, tapBase * P * Float.BYTES, KK * P);
-            }
+            storeCoordinateGradients(t, mask != null, tapBase, KK, P, doffset, dmask);
         });
+    }
+
+    /**
+     * Copies the offsets (and the mask, when not null) of {@code taps} consecutive taps from tap
+     * {@code firstTap} (counted over (image, offset group, tap)) into {@code off} ({@code 2 x taps x P}: dy rows
+     * then dx rows per tap) and {@code msk} ({@code taps x P}). The kernels read these heap copies: per-element
+     * segment reads in their loops left the compiled code to the JIT's luck (v2 fwd+bwd 35 or 100 ms from one
+     * JVM to the next).
+     */
+    private static void loadOffsets(MemorySegment offset, MemorySegment mask, long firstTap, int taps, int P,
+            float[] off, float[] msk) {
+        MemorySegment.copy(offset, F, firstTap * 2 * P * Float.BYTES, off, 0, taps * 2 * P);
+        if (mask != null) {
+            MemorySegment.copy(mask, F, firstTap * P * Float.BYTES, msk, 0, taps * P);
+        }
+    }
+
+    /**
+     * The offset and mask gradients of {@code taps} taps from the table's fractions and neighbour sums
+     * ({@code s00..s11}, indexed {@code tap * P + pixel} from 0), computed on the heap and copied out in bulk to
+     * tap {@code firstTap} of {@code doffset} and {@code dmask} (either may be null). With
+     * {@code v = hy*hx*v00 + hy*lx*v01 + ly*hx*v10 + ly*lx*v11}:
+     * {@code dv/dy = hx*(v10 - v00) + lx*(v11 - v01)}, {@code dv/dx = hy*(v01 - v00) + ly*(v11 - v10)}, both
+     * times the mask; {@code d/dm = v}.
+     */
+    private static void storeCoordinateGradients(CoordTable t, boolean masked, long firstTap, int taps, int P,
+            MemorySegment doffset, MemorySegment dmask) {
+        float[] ly = t.ly, lx = t.lx, s00 = t.s00, s01 = t.s01, s10 = t.s10, s11 = t.s11;
+        float[] msk = t.msk, dOff = t.dOff, dMsk = t.dMsk;
+        for (int tap = 0; tap < taps; tap++) {
+            int oyBase = 2 * tap * P;
+            int oxBase = oyBase + P;
+            int e = tap * P;
+            for (int p = 0; p < P; p++) {
+                int q = e + p;
+                float fy = ly[q], fx = lx[q], hy = 1 - fy, hx = 1 - fx;
+                float m = masked ? msk[q] : 1f;
+                dOff[oyBase + p] = m * (hx * (s10[q] - s00[q]) + fx * (s11[q] - s01[q]));
+                dOff[oxBase + p] = m * (hy * (s01[q] - s00[q]) + fy * (s11[q] - s10[q]));
+                dMsk[q] = hy * (hx * s00[q] + fx * s01[q]) + fy * (hx * s10[q] + fx * s11[q]);
+            }
+        }
+        if (doffset != null) {
+            MemorySegment.copy(dOff, 0, doffset, F, firstTap * 2 * P * Float.BYTES, taps * 2 * P);
+        }
+        if (dmask != null) {
+            MemorySegment.copy(dMsk, 0, dmask, F, firstTap * P * Float.BYTES, taps * P);
+        }
     }
 
     /** Per-thread tables of {@link #coordinates}: four neighbours and two fractions per (tap, pixel), four sums. */

@@ -36,12 +36,11 @@ class DeformBackwardPathsTest {
     @ParameterizedTest(name = "modulated={0}")
     @ValueSource(booleans = {false, true})
     void fusedAndSeparatePassesGiveTheSameGradients(boolean modulated) {
-        // 40 (image, offset group) pairs: enough for the fused route on machines up to 10 threads.
+        // Both routes are called directly, whatever DeformKernels.fusable would choose for this batch.
         long[] src = {20, 6, 7, 6};
         DeformGeometry g = DeformGeometry.of("paths", src,
                 DeformConv2d.Params.of(5, 3).padding(1).offsetGroups(2).modulated(modulated));
         int b = (int) g.n();
-        assertTrue(DeformKernels.fusable(g, b) || dev.stride.core.Dnnl.threads() > 10, "batch not fusable");
         SplittableRandom rnd = new SplittableRandom(7);
         try (Arena arena = Arena.ofShared()) {
             MemorySegment x = random(arena, count(g.src()), rnd, -1, 1);

@@ -1,47 +1,52 @@
 package dev.stride.ops;
 
 import dev.stride.core.Dnnl;
+import dev.stride.nativelib.DnnlLibrary;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Runs the Java kernels of the custom ops over index ranges, on as many threads as oneDNN's OpenMP runtime
- * uses: the calling thread and {@code threads - 1} helpers. The Java phases (gather, scatter, squeeze, scale)
- * and the oneDNN phases (the GEMMs) of an op run one after the other, never at once, so the two thread teams
- * never compete for the cores.
+ * Runs the Java kernels of the custom ops over index ranges on oneDNN's own OpenMP threads: a call opens an
+ * OpenMP parallel region ({@code GOMP_parallel}, the entry point GCC compiles {@code #pragma omp parallel}
+ * to) whose threads call back into Java and take chunks of the range until none is left.
  *
- * <p>Why not a {@code ForkJoinPool}: an op calls its kernels many times a step, each a fraction of a
- * millisecond, and handing a task to a parked pool thread and waiting for it to report back costs tens of
- * microseconds on a virtual machine each way, with the caller idle throughout. Here the caller takes chunks
- * like any helper, and helpers wait briefly ({@link #IDLE_WAIT_NANOS}) for the next call before parking. They
- * wait by yielding, not by spinning, so that oneDNN's OpenMP threads running between two kernels get the core.
+ * <p>Why those threads: an op alternates Java phases (gather, scatter, squeeze, scale) with oneDNN calls
+ * (GEMMs, inner products) many times a step. After each oneDNN call its OpenMP threads spin for a while
+ * before they sleep; a separate Java thread team running the next phase had to share the cores with them
+ * (3 busy threads on 2 cores), which cost deformable convolution about a quarter of its time. The OpenMP
+ * threads are the ones spinning, so handing them the Java phase costs nothing extra and never puts more
+ * threads than cores to work. The JVM attaches each OpenMP thread on its first call back (as a daemon thread)
+ * and keeps it attached, so thread-locals survive from call to call.
+ *
+ * <p>A chunk's exception is caught on the thread that ran it (an exception must never leave a call back
+ * into Java from native code: the JVM would stop) and rethrown to the caller once the region is over.
+ * Calls run inline when there is one chunk or one thread, when nested inside another call, and while another
+ * thread's call is running. With a oneDNN that does not use GNU OpenMP (an override built for another
+ * runtime), the chunks run on the common {@code ForkJoinPool} instead.
  */
 public final class Parallel {
     private Parallel() {}
 
-    /** How long an idle helper waits (yielding) for the next call before it parks: the gap between kernels. */
-    static final long IDLE_WAIT_NANOS = 50_000;
+    private static final Logger LOG = LoggerFactory.getLogger(Parallel.class);
 
-    private static volatile Team team;
-
-    private static Team team(int threads) {
-        Team t = team;
-        if (t == null || t.size != threads) {
-            synchronized (Parallel.class) {
-                t = team;
-                if (t == null || t.size != threads) {
-                    if (t != null) {
-                        t.close();
-                    }
-                    t = new Team(threads);
-                    team = t;
-                }
-            }
-        }
-        return t;
-    }
+    /** Held by the thread whose call is running: a second caller, or a nested call, runs inline. */
+    private static final AtomicBoolean BUSY = new AtomicBoolean();
+    /** The running call's work, read by the OpenMP threads' call back. */
+    private static volatile Job job;
+    /** {@code GOMP_parallel(fn, data, num_threads, flags)} with {@code fn} our call back; null without GNU OpenMP. */
+    private static final Region REGION = Region.find();
 
     /**
      * Calls {@code body.accept(i)} for every {@code i} in {@code [0, n)}, split into contiguous chunks of at
@@ -53,21 +58,45 @@ public final class Parallel {
             return;
         }
         int threads = Math.max(1, Dnnl.threads());
-        if (threads == 1 || n <= grain || !team(threads).run(n, grain, body)) {
+        if (threads == 1 || n <= grain || !BUSY.compareAndSet(false, true)) {
             for (int i = 0; i < n; i++) {
                 body.accept(i);
             }
+            return;
+        }
+        try {
+            Job j = new Job(body, n, Math.min(threads * 4, Math.max(1, n / Math.max(1, grain))));
+            if (REGION != null) {
+                job = j;
+                try {
+                    REGION.run(threads);
+                } finally {
+                    job = null;
+                }
+            } else {
+                IntStream.range(0, threads).parallel().forEach(t -> j.work());
+            }
+            j.rethrow();
+        } finally {
+            BUSY.set(false);
         }
     }
 
-    /** One call's work: chunks claimed by the caller and the helpers alike. */
+    /** The call back every thread of the region runs: never lets anything escape into native code. */
+    private static void work(MemorySegment ignored) {
+        Job j = job;
+        if (j != null) {
+            j.work();
+        }
+    }
+
+    /** One call's work: chunks claimed by every thread of the region alike. */
     private static final class Job {
         final IntConsumer body;
         final int n;
         final int size;
         final int chunks;
         final AtomicInteger next = new AtomicInteger();
-        final AtomicInteger finished = new AtomicInteger();
         volatile Throwable failure;
 
         Job(IntConsumer body, int n, int chunks) {
@@ -79,122 +108,60 @@ public final class Parallel {
 
         /** Claims and runs chunks until none is left; a failure stops the remaining chunks from running. */
         void work() {
-            for (int c; (c = next.getAndIncrement()) < chunks; ) {
-                try {
-                    if (failure == null) {
-                        for (int i = c * size, end = Math.min(n, i + size); i < end; i++) {
-                            body.accept(i);
-                        }
+            try {
+                for (int c; failure == null && (c = next.getAndIncrement()) < chunks; ) {
+                    for (int i = c * size, end = Math.min(n, i + size); i < end; i++) {
+                        body.accept(i);
                     }
-                } catch (Throwable e) {
-                    failure = e;
-                } finally {
-                    finished.incrementAndGet();
                 }
+            } catch (Throwable e) {
+                failure = e;
             }
         }
 
-        void awaitChunks() {
-            for (int spins = 0; finished.get() < chunks; spins++) {
-                if ((spins & 1023) == 1023) {
-                    Thread.yield();
-                } else {
-                    Thread.onSpinWait();
-                }
+        void rethrow() {
+            Throwable f = failure;
+            if (f instanceof RuntimeException e) {
+                throw e;
+            }
+            if (f instanceof Error e) {
+                throw e;
+            }
+            if (f != null) {
+                throw new IllegalStateException(f);
             }
         }
     }
 
-    /** The helper threads for one thread count. */
-    private static final class Team {
-        final int size;
-        final Helper[] helpers;
-        /** Held by the thread whose call is running; a second caller (or a nested call) runs inline. */
-        final AtomicBoolean busy = new AtomicBoolean();
-        volatile Job job;
-        volatile boolean closed;
-
-        Team(int size) {
-            this.size = size;
-            this.helpers = new Helper[size - 1];
-            for (int i = 0; i < helpers.length; i++) {
-                helpers[i] = new Helper(this, i);
-                helpers[i].start();
-            }
-        }
-
-        /** Runs {@code body} over {@code [0, n)} with the helpers; false, having run nothing, when busy. */
-        boolean run(int n, int grain, IntConsumer body) {
-            if (Thread.currentThread() instanceof Helper || !busy.compareAndSet(false, true)) {
-                return false;
+    /** The OpenMP entry point and the call back it runs, bound once. */
+    private record Region(MethodHandle parallel, MemorySegment callBack) {
+        static Region find() {
+            Linker linker = Linker.nativeLinker();
+            var symbol = DnnlLibrary.symbolLookup().find("GOMP_parallel");
+            if (symbol.isEmpty()) {
+                LOG.warn("the loaded oneDNN brings no GNU OpenMP (GOMP_parallel): the custom ops' Java kernels run "
+                        + "on the common ForkJoinPool");
+                return null;
             }
             try {
-                Job j = new Job(body, n, Math.min(size * 4, Math.max(1, n / Math.max(1, grain))));
-                job = j;
-                for (Helper h : helpers) {
-                    if (h.parked) {
-                        LockSupport.unpark(h);
-                    }
-                }
-                j.work();
-                j.awaitChunks();
-                Throwable failure = j.failure;
-                if (failure instanceof RuntimeException e) {
-                    throw e;
-                }
-                if (failure instanceof Error e) {
-                    throw e;
-                }
-                if (failure != null) {
-                    throw new IllegalStateException(failure);
-                }
-                return true;
-            } finally {
-                busy.set(false);
+                MethodHandle work = MethodHandles.lookup().findStatic(Parallel.class, "work",
+                        MethodType.methodType(void.class, MemorySegment.class));
+                MemorySegment stub = linker.upcallStub(work, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS),
+                        Arena.global());
+                MethodHandle parallel = linker.downcallHandle(symbol.get(), FunctionDescriptor.ofVoid(
+                        ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+                return new Region(parallel, stub);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
             }
         }
 
-        void close() {
-            closed = true;
-            for (Helper h : helpers) {
-                LockSupport.unpark(h);
-            }
-        }
-    }
-
-    private static final class Helper extends Thread {
-        private final Team team;
-        volatile boolean parked;
-
-        Helper(Team team, int index) {
-            super("stride-parallel-" + team.size + "-" + (index + 1));
-            this.team = team;
-            setDaemon(true);
-        }
-
-        @Override
-        public void run() {
-            Job last = null;
-            long idleSince = System.nanoTime();
-            while (!team.closed) {
-                Job j = team.job;
-                if (j != null && j != last) {
-                    last = j;
-                    j.work();
-                    idleSince = System.nanoTime();
-                } else if (System.nanoTime() - idleSince < IDLE_WAIT_NANOS) {
-                    Thread.yield();
-                } else {
-                    // Publish 'parked' before the last look at the job: a caller that sets the job after this
-                    // look sees 'parked' and unparks us (an unpark before park makes park return at once).
-                    parked = true;
-                    j = team.job;
-                    if ((j == null || j == last) && !team.closed) {
-                        LockSupport.park(this);
-                    }
-                    parked = false;
-                    idleSince = System.nanoTime();
-                }
+        /** One parallel region of {@code threads} threads (the caller is thread 0); returns when all are done. */
+        void run(int threads) {
+            try {
+                parallel.invokeExact(callBack, MemorySegment.NULL, threads, 0);
+            } catch (Throwable e) {
+                throw new IllegalStateException("GOMP_parallel failed", e);
             }
         }
     }

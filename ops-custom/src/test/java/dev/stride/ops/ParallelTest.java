@@ -3,6 +3,14 @@ package dev.stride.ops;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.stride.core.Dnnl;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
@@ -21,10 +29,10 @@ class ParallelTest {
     }
 
     @Test
-    void callsBackToBackAndAfterTheHelpersParkedEachSeeEveryIndex() throws InterruptedException {
+    void manyCallsBackToBackEachSeeEveryIndex() throws InterruptedException {
         for (int round = 0; round < 200; round++) {
             if (round % 50 == 49) {
-                Thread.sleep(Parallel.IDLE_WAIT_NANOS / 1_000_000 + 5); // let the helpers park
+                Thread.sleep(20); // long enough for OpenMP's idle threads to go to sleep
             }
             AtomicIntegerArray hits = new AtomicIntegerArray(257);
             Parallel.forRange(257, 1, i -> hits.incrementAndGet(i));
@@ -32,6 +40,48 @@ class ParallelTest {
                 assertEquals(1, hits.get(i), "round " + round + ", index " + i);
             }
         }
+    }
+
+    /** Chunks wait (up to 10 s) until a second thread runs one: true when it did. */
+    private static boolean runsOnTwoThreadsAtOnce(Set<Thread> seen) {
+        CountDownLatch two = new CountDownLatch(2);
+        Parallel.forRange(64, 1, i -> {
+            if (seen.add(Thread.currentThread())) {
+                two.countDown();
+            }
+            try {
+                two.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        return two.getCount() == 0;
+    }
+
+    @Test
+    void chunksRunOnSeveralThreadsAtOnce() {
+        assumeTrue(Dnnl.threads() > 1, "one thread: every call runs inline");
+        Set<Thread> seen = ConcurrentHashMap.newKeySet();
+        assertTrue(runsOnTwoThreadsAtOnce(seen), "only " + seen + " ran chunks");
+    }
+
+    @Test
+    void aFailureOnAnotherThreadReachesTheCallerAndTheJvmGoesOn() {
+        assumeTrue(Dnnl.threads() > 1, "one thread: every call runs inline");
+        Thread caller = Thread.currentThread();
+        AssertionError boom = new AssertionError("boom on a worker");
+        AssertionError thrown = assertThrows(AssertionError.class, () -> Parallel.forRange(64, 1, i -> {
+            if (Thread.currentThread() != caller) {
+                throw boom;
+            }
+            try {
+                Thread.sleep(5); // leave chunks for the other threads
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        assertSame(boom, thrown);
+        assertTrue(runsOnTwoThreadsAtOnce(ConcurrentHashMap.newKeySet()));
     }
 
     @Test

@@ -46,7 +46,10 @@ class DeformConvTest {
                 Arguments.of("v2 G2 Goff4 chunks 2+1", new long[] {3, 4, 5, 5},
                         Params.of(4, 3).padding(1).groups(2).offsetGroups(4).modulated(true), 7200L),
                 Arguments.of("v1 G3 one image per chunk", new long[] {3, 3, 5, 4},
-                        Params.of(6, 3, 3).padding(1).dilation(1, 2).groups(3), 1L));
+                        Params.of(6, 3, 3).padding(1).dilation(1, 2).groups(3), 1L),
+                // one weight group (the channels-last kernels) in chunks of 2 + 1 images, as above
+                Arguments.of("v2 Goff2 chunks 2+1", new long[] {3, 4, 5, 5},
+                        Params.of(4, 3).padding(1).offsetGroups(2).modulated(true), 7200L));
     }
 
     /** Random inputs of one case: float values, shared by the op under test and the double reference. */

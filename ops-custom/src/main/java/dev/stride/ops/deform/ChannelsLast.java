@@ -132,7 +132,7 @@ final class ChannelsLast {
             Scratch s = SCRATCH.get().ensure((plane + 1) * C, KK * C, plane, gOff * KK * P);
             float[] x = s.x, row = s.row, off = s.off, msk = s.msk;
             loadImage(src, n, C, plane, x, s.plane);
-            loadOffsets(offset, mask, n * gOff * KK, gOff * KK, P, off, msk);
+            DeformKernels.loadOffsets(offset, mask, n * gOff * KK, gOff * KK, P, off, msk);
             int[] at = s.at;
             float[] frac = s.frac;
             for (int oy = oyFrom; oy < oyTo; oy++) {
@@ -197,7 +197,7 @@ final class ChannelsLast {
             if (wantDx) {
                 Arrays.fill(dx, 0, (plane + 1) * C, 0f);
             }
-            loadOffsets(offset, mask, tapBase, KK, P, off, msk);
+            DeformKernels.loadOffsets(offset, mask, tapBase, KK, P, off, msk);
             // The coordinate gradients of this (image, offset group), written out in bulk at the end.
             float[] dOff = s.dOff;
             float[] dMsk = dmask != null ? s.dMsk : null;
@@ -285,15 +285,6 @@ final class ChannelsLast {
                 MemorySegment.copy(dMsk, 0, dmask, F, tapBase * P * Float.BYTES, KK * P);
             }
         });
-    }
-
-    /** {@link DeformKernels}' bulk load of offsets and mask for {@code taps} consecutive taps. */
-    private static void loadOffsets(MemorySegment offset, MemorySegment mask, long firstTap, int taps, int P,
-            float[] off, float[] msk) {
-        MemorySegment.copy(offset, F, firstTap * 2 * P * Float.BYTES, off, 0, taps * 2 * P);
-        if (mask != null) {
-            MemorySegment.copy(mask, F, firstTap * P * Float.BYTES, msk, 0, taps * P);
-        }
     }
 
     /** {@code wT[k, kk*C + c] = w[k, c*KK + kk]}: the weights in the column order of this path. */

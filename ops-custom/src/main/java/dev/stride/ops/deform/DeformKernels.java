@@ -578,7 +578,7 @@ final class DeformKernels {
      * segment reads in their loops left the compiled code to the JIT's luck (v2 fwd+bwd 35 or 100 ms from one
      * JVM to the next).
      */
-    private static void loadOffsets(MemorySegment offset, MemorySegment mask, long firstTap, int taps, int P,
+    static void loadOffsets(MemorySegment offset, MemorySegment mask, long firstTap, int taps, int P,
             float[] off, float[] msk) {
         MemorySegment.copy(offset, F, firstTap * 2 * P * Float.BYTES, off, 0, taps * 2 * P);
         if (mask != null) {

@@ -24,9 +24,16 @@ final class ChannelsLast {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
 
-    /** Whether this path handles {@code g}: one weight group, so a tap's columns are one run over all channels. */
+    /** Most floats of one image's heap copy ({@code (H*W + 1) * C}): 8 MiB, and two such copies per thread. */
+    static final long MAX_IMAGE_FLOATS = 1L << 21;
+
+    /**
+     * Whether this path handles {@code g}: one weight group (a tap's columns are then one run over all
+     * channels), and an image small enough to copy whole to the Java heap ({@link #MAX_IMAGE_FLOATS}; larger
+     * images go through {@link DeformKernels}, which copies four planes at a time).
+     */
     static boolean applies(DeformGeometry g) {
-        return g.groups() == 1;
+        return g.groups() == 1 && (g.h() * g.w() + 1) * g.c() <= MAX_IMAGE_FLOATS;
     }
 
     /** Per-thread heap scratch, grown on demand (it never leaves the JVM). */

@@ -237,6 +237,8 @@ public final class GridSampler extends NativeResource {
         int[] at = new int[0];
         /** Per point, 4 words: the bilinear weights (0 outside), and their derivatives in grid x and grid y. */
         float[] wt = new float[0], wx = wt, wy = wt;
+        /** The grid's {@code (x, y)} of one output row. */
+        float[] xy = wt;
         /** The task's src planes, its dst (forward) or diffDst (backward) planes, its diffSrc planes. */
         float[] x = wt, y = wt, dx = wt;
 
@@ -246,6 +248,7 @@ public final class GridSampler extends NativeResource {
                 wt = new float[4 * rowPoints];
                 wx = new float[4 * rowPoints];
                 wy = new float[4 * rowPoints];
+                xy = new float[2 * rowPoints];
             }
             if (x.length < xFloats) {
                 x = new float[xFloats];
@@ -280,10 +283,11 @@ public final class GridSampler extends NativeResource {
         final float shift = align ? 0f : 0.5f;
         final int[] at = t.at;
         final float[] wt = t.wt, wx = t.wx, wy = t.wy;
-        long p = p0;
-        for (int j = 0, k = 0; j < w2; j++, p++, k += 4) {
-            float ix = (grid.getAtIndex(F, 2 * p) + 1f) * sx - shift;
-            float iy = (grid.getAtIndex(F, 2 * p + 1) + 1f) * sy - shift;
+        final float[] xy = t.xy;
+        MemorySegment.copy(grid, F, 2 * p0 * Float.BYTES, xy, 0, 2 * w2); // the row's points in one bulk copy
+        for (int j = 0, k = 0; j < w2; j++, k += 4) {
+            float ix = (xy[2 * j] + 1f) * sx - shift;
+            float iy = (xy[2 * j + 1] + 1f) * sy - shift;
             float mx = sx;
             float my = sy;
             if (border) {

@@ -176,179 +176,122 @@ final class ChannelsLast {
      * {@code dcol * neighbour} over the channels of an offset group for the offset and mask gradients
      * ({@link DeformKernels#storeCoordinateGradients}'s formulas). Any of {@code dsrc}, {@code doffset},
      * {@code dmask} may be null. Split by (image, offset group): a task owns those channels' planes of
-     * {@code dsrc} and those taps of {@code doffset} and {@code dmask}; with fewer such pairs than threads, in
-     * two passes split further by channels (for {@code dsrc}) and by output rows (for the rest).
+     * {@code dsrc} and those taps of {@code doffset} and {@code dmask}.
      */
     static void backward(DeformGeometry g, MemorySegment dcolsT, MemorySegment src, MemorySegment offset,
             MemorySegment mask, MemorySegment dsrc, MemorySegment doffset, MemorySegment dmask, int n0, int b) {
-        final int gOff = g.offsetGroups();
-        final int cPerOff = (int) g.c() / gOff;
-        final int H2 = (int) g.h2();
-        final int pairs = b * gOff;
-        final int threads = Math.max(1, Dnnl.threads());
-        final boolean wantDx = dsrc != null;
-        final boolean wantCoords = doffset != null || dmask != null;
-        if (pairs >= threads) {
-            Parallel.forRange(pairs, 1, idx -> backwardTask(g, dcolsT, src, offset, mask, dsrc, doffset, dmask, n0,
-                    idx / gOff, idx % gOff, 0, cPerOff, 0, H2));
-            return;
-        }
-        // Fewer (image, offset group) pairs than threads: the input gradient split by blocks of channels, the
-        // coordinate gradients (sums over all channels) by blocks of output rows, in two passes.
-        final int want = (4 * threads + pairs - 1) / pairs;
-        if (wantDx) {
-            final int cb = (cPerOff + Math.min(cPerOff, want) - 1) / Math.min(cPerOff, want);
-            final int blocks = (cPerOff + cb - 1) / cb;
-            Parallel.forRange(pairs * blocks, 1, idx -> {
-                int pair = idx / blocks;
-                int from = (idx % blocks) * cb;
-                backwardTask(g, dcolsT, src, offset, mask, dsrc, null, null, n0, pair / gOff, pair % gOff, from,
-                        Math.min(cPerOff, from + cb), 0, H2);
-            });
-        }
-        if (wantCoords) {
-            final int rb = (H2 + Math.min(H2, want) - 1) / Math.min(H2, want);
-            final int blocks = (H2 + rb - 1) / rb;
-            Parallel.forRange(pairs * blocks, 1, idx -> {
-                int pair = idx / blocks;
-                int from = (idx % blocks) * rb;
-                backwardTask(g, dcolsT, src, offset, mask, null, doffset, dmask, n0, pair / gOff, pair % gOff, 0,
-                        cPerOff, from, Math.min(H2, from + rb));
-            });
-        }
-    }
-
-    /**
-     * One task of {@link #backward}: image {@code n0 + bi}, offset group {@code og}, its channels
-     * {@code [cFrom, cTo)} (counted within the group) and output rows {@code [oyFrom, oyTo)}. Writes those
-     * channels' planes of {@code dsrc} (which needs all rows) and those rows of {@code doffset} and
-     * {@code dmask} (which need all channels of the group); any of the three may be null.
-     */
-    private static void backwardTask(DeformGeometry g, MemorySegment dcolsT, MemorySegment src, MemorySegment offset,
-            MemorySegment mask, MemorySegment dsrc, MemorySegment doffset, MemorySegment dmask, int n0, int bi, int og,
-            int cFrom, int cTo, int oyFrom, int oyTo) {
         final int C = (int) g.c();
         final int KW = g.kw();
         final int KK = g.kh() * KW;
+        final int H2 = (int) g.h2();
         final int W2 = (int) g.w2();
-        final int P = (int) g.h2() * W2;
+        final int P = H2 * W2;
         final int gOff = g.offsetGroups();
+        final int cPerOff = C / gOff;
         final int plane = (int) (g.h() * g.w());
         final boolean wantDx = dsrc != null;
         final boolean wantCoords = doffset != null || dmask != null;
-        final int nc = cTo - cFrom;
-        long n = n0 + bi;
-        long tapBase = (n * gOff + og) * KK;
-        Scratch s = SCRATCH.get().ensure((plane + 1) * C, KK * C, plane, KK * P);
-        float[] x = s.x, dx = s.dx, row = s.row, off = s.off, msk = s.msk;
-        if (wantCoords) {
-            loadImage(src, n, C, plane, x, s.plane);
-        }
-        if (wantDx) {
-            Arrays.fill(dx, 0, (plane + 1) * C, 0f);
-        }
-        DeformKernels.loadOffsets(offset, mask, tapBase, KK, P, off, msk);
-        // The coordinate gradients of this (image, offset group), written out in bulk at the end.
-        float[] dOff = s.dOff;
-        float[] dMsk = dmask != null ? s.dMsk : null;
-        int c0 = og * (C / gOff) + cFrom; // first channel of the task
-        int[] at = s.at;
-        float[] frac = s.frac;
-        for (int oy = oyFrom; oy < oyTo; oy++) {
-            for (int ox = 0; ox < W2; ox++) {
-                int p = oy * W2 + ox;
-                long dcolRow = ((long) bi * P + p) * KK * C;
-                if (nc == C) {
-                    MemorySegment.copy(dcolsT, F, dcolRow * Float.BYTES, row, 0, KK * C);
-                } else {
+        Parallel.forRange(b * gOff, 1, idx -> {
+            int og = idx % gOff;
+            int bi = idx / gOff;
+            long n = n0 + bi;
+            long tapBase = (n * gOff + og) * KK;
+            Scratch s = SCRATCH.get().ensure((plane + 1) * C, KK * C, plane, KK * P);
+            float[] x = s.x, dx = s.dx, row = s.row, off = s.off, msk = s.msk;
+            if (wantCoords) {
+                loadImage(src, n, C, plane, x, s.plane);
+            }
+            if (wantDx) {
+                Arrays.fill(dx, 0, (plane + 1) * C, 0f);
+            }
+            DeformKernels.loadOffsets(offset, mask, tapBase, KK, P, off, msk);
+            // The coordinate gradients of this (image, offset group), written out in bulk at the end.
+            float[] dOff = s.dOff;
+            float[] dMsk = dmask != null ? s.dMsk : null;
+            int c0 = og * cPerOff;
+            int[] at = s.at;
+            float[] frac = s.frac;
+            for (int oy = 0; oy < H2; oy++) {
+                for (int ox = 0; ox < W2; ox++) {
+                    int p = oy * W2 + ox;
+                    MemorySegment.copy(dcolsT, F, ((long) bi * P + p) * KK * C * Float.BYTES, row, 0, KK * C);
                     for (int kk = 0; kk < KK; kk++) {
-                        MemorySegment.copy(dcolsT, F, (dcolRow + kk * C + c0) * Float.BYTES, row, kk * C + c0, nc);
-                    }
-                }
-                for (int kk = 0; kk < KK; kk++) {
-                    if (!neighbours(g, oy, ox, kk / KW, kk % KW, off[2 * kk * P + p], off[(2 * kk + 1) * P + p],
-                            at, frac)) {
-                        // reads only zeros: no gradient anywhere
-                        if (wantCoords) {
-                            dOff[2 * kk * P + p] = 0f;
-                            dOff[(2 * kk + 1) * P + p] = 0f;
-                            if (dMsk != null) {
-                                dMsk[kk * P + p] = 0f;
+                        if (!neighbours(g, oy, ox, kk / KW, kk % KW, off[2 * kk * P + p], off[(2 * kk + 1) * P + p],
+                                at, frac)) {
+                            // reads only zeros: no gradient anywhere
+                            if (wantCoords) {
+                                dOff[2 * kk * P + p] = 0f;
+                                dOff[(2 * kk + 1) * P + p] = 0f;
+                                if (dMsk != null) {
+                                    dMsk[kk * P + p] = 0f;
+                                }
                             }
+                            continue;
                         }
-                        continue;
-                    }
-                    float m = mask == null ? 1f : msk[kk * P + p];
-                    float ly = frac[0], lx = frac[1], hy = 1 - ly, hx = 1 - lx;
-                    int r = kk * C + c0;
-                    int a0 = at[0] * C + c0, a1 = at[1] * C + c0, a2 = at[2] * C + c0, a3 = at[3] * C + c0;
-                    float s00 = 0f, s01 = 0f, s10 = 0f, s11 = 0f;
-                    if (wantDx) {
-                        float v0 = m * hy * hx, v1 = m * hy * lx, v2 = m * ly * hx, v3 = m * ly * lx;
-                        if (wantCoords) {
-                            for (int c = 0; c < nc; c++) {
+                        float m = mask == null ? 1f : msk[kk * P + p];
+                        float ly = frac[0], lx = frac[1], hy = 1 - ly, hx = 1 - lx;
+                        int r = kk * C + c0;
+                        int a0 = at[0] * C + c0, a1 = at[1] * C + c0, a2 = at[2] * C + c0, a3 = at[3] * C + c0;
+                        float s00 = 0f, s01 = 0f, s10 = 0f, s11 = 0f;
+                        if (wantDx) {
+                            float v0 = m * hy * hx, v1 = m * hy * lx, v2 = m * ly * hx, v3 = m * ly * lx;
+                            if (wantCoords) {
+                                for (int c = 0; c < cPerOff; c++) {
+                                    float d = row[r + c];
+                                    s00 += d * x[a0 + c];
+                                    s01 += d * x[a1 + c];
+                                    s10 += d * x[a2 + c];
+                                    s11 += d * x[a3 + c];
+                                    dx[a0 + c] += v0 * d;
+                                    dx[a1 + c] += v1 * d;
+                                    dx[a2 + c] += v2 * d;
+                                    dx[a3 + c] += v3 * d;
+                                }
+                            } else {
+                                for (int c = 0; c < cPerOff; c++) {
+                                    float d = row[r + c];
+                                    dx[a0 + c] += v0 * d;
+                                    dx[a1 + c] += v1 * d;
+                                    dx[a2 + c] += v2 * d;
+                                    dx[a3 + c] += v3 * d;
+                                }
+                            }
+                        } else {
+                            for (int c = 0; c < cPerOff; c++) {
                                 float d = row[r + c];
                                 s00 += d * x[a0 + c];
                                 s01 += d * x[a1 + c];
                                 s10 += d * x[a2 + c];
                                 s11 += d * x[a3 + c];
-                                dx[a0 + c] += v0 * d;
-                                dx[a1 + c] += v1 * d;
-                                dx[a2 + c] += v2 * d;
-                                dx[a3 + c] += v3 * d;
-                            }
-                        } else {
-                            for (int c = 0; c < nc; c++) {
-                                float d = row[r + c];
-                                dx[a0 + c] += v0 * d;
-                                dx[a1 + c] += v1 * d;
-                                dx[a2 + c] += v2 * d;
-                                dx[a3 + c] += v3 * d;
                             }
                         }
-                    } else {
-                        for (int c = 0; c < nc; c++) {
-                            float d = row[r + c];
-                            s00 += d * x[a0 + c];
-                            s01 += d * x[a1 + c];
-                            s10 += d * x[a2 + c];
-                            s11 += d * x[a3 + c];
-                        }
-                    }
-                    if (wantCoords) {
-                        dOff[2 * kk * P + p] = m * (hx * (s10 - s00) + lx * (s11 - s01));
-                        dOff[(2 * kk + 1) * P + p] = m * (hy * (s01 - s00) + ly * (s11 - s10));
-                        if (dMsk != null) {
-                            dMsk[kk * P + p] = hy * (hx * s00 + lx * s01) + ly * (hx * s10 + lx * s11);
+                        if (wantCoords) {
+                            dOff[2 * kk * P + p] = m * (hx * (s10 - s00) + lx * (s11 - s01));
+                            dOff[(2 * kk + 1) * P + p] = m * (hy * (s01 - s00) + ly * (s11 - s10));
+                            if (dMsk != null) {
+                                dMsk[kk * P + p] = hy * (hx * s00 + lx * s01) + ly * (hx * s10 + lx * s11);
+                            }
                         }
                     }
                 }
             }
-        }
-        if (wantDx) {
-            // The task's channels back to planes: dsrc[n, c, :] = dx[:, c]
-            float[] out = s.plane;
-            for (int c = c0; c < c0 + nc; c++) {
-                for (int sp = 0, o = c; sp < plane; sp++, o += C) {
-                    out[sp] = dx[o];
+            if (wantDx) {
+                // This offset group's channels back to planes: dsrc[n, c, :] = dx[:, c]
+                float[] out = s.plane;
+                for (int c = c0; c < c0 + cPerOff; c++) {
+                    for (int sp = 0, o = c; sp < plane; sp++, o += C) {
+                        out[sp] = dx[o];
+                    }
+                    MemorySegment.copy(out, 0, dsrc, F, (n * C + c) * plane * Float.BYTES, plane);
                 }
-                MemorySegment.copy(out, 0, dsrc, F, (n * C + c) * plane * Float.BYTES, plane);
             }
-        }
-        // The task's rows of every tap's dy, dx (and mask) planes
-        int from = oyFrom * W2;
-        int len = (oyTo - oyFrom) * W2;
-        for (int kk = 0; kk < KK; kk++) {
             if (doffset != null) {
-                for (int yx = 0; yx < 2; yx++) {
-                    int at2 = (2 * kk + yx) * P + from;
-                    MemorySegment.copy(dOff, at2, doffset, F, ((tapBase + kk) * 2 * P + yx * P + from) * Float.BYTES, len);
-                }
+                MemorySegment.copy(dOff, 0, doffset, F, tapBase * 2 * P * Float.BYTES, KK * 2 * P);
             }
             if (dMsk != null) {
-                MemorySegment.copy(dMsk, kk * P + from, dmask, F, ((tapBase + kk) * P + from) * Float.BYTES, len);
+                MemorySegment.copy(dMsk, 0, dmask, F, tapBase * P * Float.BYTES, KK * P);
             }
-        }
+        });
     }
 
     /** {@code wT[k, kk*C + c] = w[k, c*KK + kk]}: the weights in the column order of this path. */

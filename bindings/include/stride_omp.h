@@ -1,7 +1,8 @@
 /*
  * The OpenMP runtime calls Stride binds: thread-count control for oneDNN, which is built with GNU OpenMP
- * (libgomp.so.1, shipped beside libdnnl.so.3). Declarations as the OpenMP 4.5 specification gives them
- * (section 3.2); the symbols are resolved through libdnnl's dependency on libgomp.
+ * (libgomp.so.1, shipped beside libdnnl.so.3), and the parallel region the custom ops' Java kernels run in.
+ * Thread-count declarations as the OpenMP 4.5 specification gives them (section 3.2); the symbols are
+ * resolved through libdnnl's dependency on libgomp.
  */
 #ifndef STRIDE_OMP_H
 #define STRIDE_OMP_H
@@ -9,5 +10,13 @@
 void omp_set_num_threads(int num_threads);
 int omp_get_max_threads(void);
 int omp_get_num_procs(void);
+
+/*
+ * libgomp's entry point for `#pragma omp parallel` (GCC's ABI, libgomp_g.h): runs fn(data) on every thread of
+ * a team of num_threads (0: the default), the caller being thread 0, and returns when all are done.
+ * fn is declared as a plain address here, `void (*fn)(void *)` in libgomp (the same on x86-64): the bindings
+ * make no upcalls, so the caller passes the address of its own upcall stub.
+ */
+void GOMP_parallel(void *fn, void *data, unsigned num_threads, unsigned flags);
 
 #endif

@@ -1,26 +1,23 @@
 package dev.stride.ops;
 
+import dev.stride.bindings.omp.omp_h;
 import dev.stride.core.Dnnl;
-import dev.stride.nativelib.DnnlLibrary;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
-import java.util.stream.IntStream;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Runs the Java kernels of the custom ops over index ranges on oneDNN's own OpenMP threads: a call opens an
  * OpenMP parallel region ({@code GOMP_parallel}, the entry point GCC compiles {@code #pragma omp parallel}
- * to) whose threads call back into Java and take chunks of the range until none is left.
+ * to, bound in {@code omp_h} like the other libgomp calls) whose threads call back into Java, through an upcall
+ * stub made here since the generated bindings make no upcalls, and take chunks of the range until none is left.
  *
  * <p>Why those threads: an op alternates Java phases (gather, scatter, squeeze, scale) with oneDNN calls
  * (GEMMs, inner products) many times a step. After each oneDNN call its OpenMP threads spin for a while
@@ -33,20 +30,17 @@ import org.slf4j.LoggerFactory;
  * <p>A chunk's exception is caught on the thread that ran it (an exception must never leave a call back
  * into Java from native code: the JVM would stop) and rethrown to the caller once the region is over.
  * Calls run inline when there is one chunk or one thread, when nested inside another call, and while another
- * thread's call is running. With a oneDNN that does not use GNU OpenMP (an override built for another
- * runtime), the chunks run on the common {@code ForkJoinPool} instead.
+ * thread's call is running.
  */
 public final class Parallel {
     private Parallel() {}
-
-    private static final Logger LOG = LoggerFactory.getLogger(Parallel.class);
 
     /** Held by the thread whose call is running: a second caller, or a nested call, runs inline. */
     private static final AtomicBoolean BUSY = new AtomicBoolean();
     /** The running call's work, read by the OpenMP threads' call back. */
     private static volatile Job job;
-    /** {@code GOMP_parallel(fn, data, num_threads, flags)} with {@code fn} our call back; null without GNU OpenMP. */
-    private static final Region REGION = Region.find();
+    /** The upcall stub of {@link #work}: the {@code fn} every call hands to {@code GOMP_parallel}. */
+    private static final MemorySegment CALL_BACK = callBack();
 
     /**
      * Calls {@code body.accept(i)} for every {@code i} in {@code [0, n)}, split into contiguous chunks of at
@@ -66,15 +60,11 @@ public final class Parallel {
         }
         try {
             Job j = new Job(body, n, Math.min(threads * 4, Math.max(1, n / Math.max(1, grain))));
-            if (REGION != null) {
-                job = j;
-                try {
-                    REGION.run(threads);
-                } finally {
-                    job = null;
-                }
-            } else {
-                IntStream.range(0, threads).parallel().forEach(t -> j.work());
+            job = j;
+            try {
+                omp_h.GOMP_parallel(CALL_BACK, MemorySegment.NULL, threads, 0);
+            } finally {
+                job = null;
             }
             j.rethrow();
         } finally {
@@ -133,36 +123,14 @@ public final class Parallel {
         }
     }
 
-    /** The OpenMP entry point and the call back it runs, bound once. */
-    private record Region(MethodHandle parallel, MemorySegment callBack) {
-        static Region find() {
-            Linker linker = Linker.nativeLinker();
-            var symbol = DnnlLibrary.symbolLookup().find("GOMP_parallel");
-            if (symbol.isEmpty()) {
-                LOG.warn("the loaded oneDNN brings no GNU OpenMP (GOMP_parallel): the custom ops' Java kernels run "
-                        + "on the common ForkJoinPool");
-                return null;
-            }
-            try {
-                MethodHandle work = MethodHandles.lookup().findStatic(Parallel.class, "work",
-                        MethodType.methodType(void.class, MemorySegment.class));
-                MemorySegment stub = linker.upcallStub(work, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS),
-                        Arena.global());
-                MethodHandle parallel = linker.downcallHandle(symbol.get(), FunctionDescriptor.ofVoid(
-                        ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-                return new Region(parallel, stub);
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-
-        /** One parallel region of {@code threads} threads (the caller is thread 0); returns when all are done. */
-        void run(int threads) {
-            try {
-                parallel.invokeExact(callBack, MemorySegment.NULL, threads, 0);
-            } catch (Throwable e) {
-                throw new IllegalStateException("GOMP_parallel failed", e);
-            }
+    /** An upcall stub for {@link #work}, never freed (the OpenMP threads may call it as long as the JVM runs). */
+    private static MemorySegment callBack() {
+        try {
+            return Linker.nativeLinker().upcallStub(MethodHandles.lookup().findStatic(Parallel.class, "work",
+                    MethodType.methodType(void.class, MemorySegment.class)),
+                    FunctionDescriptor.ofVoid(ValueLayout.ADDRESS), Arena.global());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
         }
     }
 }

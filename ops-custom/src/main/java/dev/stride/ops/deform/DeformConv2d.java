@@ -231,11 +231,12 @@ public final class DeformConv2d extends NativeResource {
         MatMul.Spec fwdSpec;
         MatMul.Spec dWSpec;
         MatMul.Spec dCSpec;
-        if (ChannelsLast.applies(g)) {
-            // cols holds the transposed column matrix [b*P x KK*C] and w the weights as [K x KK*C]
-            fwdSpec = MatMul.Spec.of(kg, cgkk, bp).transB(); // out = W cols^T^T
+        boolean channelsLast = ChannelsLast.applies(g);
+        if (channelsLast) {
+            // cols holds the transposed column matrix colsT [b*P x KK*C] and w the weights as [K x KK*C]
+            fwdSpec = MatMul.Spec.of(kg, cgkk, bp).transB(); // out = W colsT^T: colsT is the transposed operand
             dWSpec = MatMul.Spec.of(kg, bp, cgkk); // dW = dy colsT
-            dCSpec = MatMul.Spec.of(bp, kg, cgkk).transA(); // dcolsT = dy^T W
+            dCSpec = MatMul.Spec.of(bp, kg, cgkk).transA(); // dcolsT = dy^T W: dy is the transposed operand
         } else {
             // out = W cols, per group: [K/G x C/G*KK] x [C/G*KK x b*P]
             fwdSpec = MatMul.Spec.of(kg, cgkk, bp).batch(batch);
@@ -251,11 +252,10 @@ public final class DeformConv2d extends NativeResource {
         ExecArgs dWArgs = dW.bind(own, view(own, out, dW.srcDesc()), view(own, cols, dW.weightsDesc()), null,
                 view(own, dw, dW.dstDesc()));
         MatMul.Forward dC = MatMul.plain(own, at + ".dcols", dCSpec);
-        ExecArgs dCArgs = ChannelsLast.applies(g)
-                ? dC.bind(own, view(own, out, dC.srcDesc()), view(own, w, dC.weightsDesc()), null,
-                        view(own, cols, dC.dstDesc()))
-                : dC.bind(own, view(own, w, dC.srcDesc()), view(own, out, dC.weightsDesc()), null,
-                        view(own, cols, dC.dstDesc()));
+        Tensor dCA = channelsLast ? out : w;
+        Tensor dCB = channelsLast ? w : out;
+        ExecArgs dCArgs = dC.bind(own, view(own, dCA, dC.srcDesc()), view(own, dCB, dC.weightsDesc()), null,
+                view(own, cols, dC.dstDesc()));
         return new Pass(images, fwd, fwdArgs, dW, dWArgs, dC, dCArgs);
     }
 

@@ -10,7 +10,8 @@ export JAVA_HOME := $(JDK)
 export PATH := $(JDK)/bin:$(PATH)
 
 MVN ?= mvn -B --no-transfer-progress
-JAVA := $(JDK)/bin/java --enable-native-access=ALL-UNNAMED
+# The Vector API module gives the custom ops' Java loops SIMD (dev.stride.ops.FloatLoops); it is optional.
+JAVA := $(JDK)/bin/java --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector
 # Training keeps tensors off-heap; a fixed, pre-touched heap keeps the resident set flat from the first epoch
 # (a growing G1 heap touches fresh pages for many minutes, which reads like a leak in the rss column).
 TRAIN_HEAP ?= -Xms256m -Xmx256m -XX:+AlwaysPreTouch

@@ -1,12 +1,13 @@
 package dev.stride.cli;
 
 import dev.stride.core.Dnnl;
+import dev.stride.ops.FloatLoops;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
 /** {@code stride info}: what oneDNN is loaded, how it runs and from where. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Print the oneDNN version, effective CPU ISA, thread count and library location.")
+        description = "Print the oneDNN version, effective CPU ISA, thread count and library location, and how the custom ops' Java loops run.")
 final class InfoCommand implements Callable<Integer> {
 
     @Override
@@ -19,6 +20,7 @@ final class InfoCommand implements Callable<Integer> {
         System.out.println("threads        : " + info.threads());
         System.out.println("library        : " + info.libraryPath() + " (" + info.librarySource() + ")");
         System.out.println("java           : " + Runtime.version() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs");
+        System.out.println("custom ops     : " + FloatLoops.describe());
         return 0;
     }
 }

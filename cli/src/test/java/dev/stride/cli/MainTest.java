@@ -39,6 +39,7 @@ class MainTest {
         assertTrue(r.out().contains("effective ISA  : "), r.out());
         assertTrue(r.out().contains("threads        : "), r.out());
         assertTrue(r.out().contains("libdnnl.so.3"), r.out());
+        assertTrue(r.out().contains("custom ops     : Vector API, "), r.out()); // Surefire adds the module
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.stride.ops.se;
 
 import dev.stride.core.Tensor;
+import dev.stride.ops.FloatLoops;
 import dev.stride.ops.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -25,10 +26,8 @@ import java.util.Arrays;
  * has to be reordered first.
  *
  * <p>Work is split over (sample, channel) rows in {@code nchw} and over (sample, channel block) or pixel
- * blocks in {@code nhwc}, on {@link Parallel}'s threads. The reductions keep eight partial sums (in float), which
- * breaks the add chain so the loop runs at memory speed, where a single accumulator would be latency bound
- * (the JIT does not reorder float additions by itself). The element-wise loops are simple enough for the JIT
- * to vectorise.
+ * blocks in {@code nhwc}, on {@link Parallel}'s threads. In {@code nchw} a row is one contiguous plane, run by
+ * {@link FloatLoops} (SIMD when the JVM has the Vector API module); the {@code nhwc} loops stay plain Java.
  *
  * <p>The tensors are checked for dims only (callers such as {@link SqueezeExcitation} check layouts once);
  * {@code x} may be {@code u} itself (in place), and {@code du} may be {@code dx}.
@@ -83,7 +82,8 @@ public final class SeKernels {
     static void squeeze(SqueezeExcitation.Layout layout, MemorySegment u, MemorySegment z, int n, int c, int hw) {
         float inv = 1f / hw;
         if (layout == SqueezeExcitation.Layout.NCHW) {
-            Parallel.forRange(n * c, rowsPerTask(hw), row -> z.setAtIndex(F, row, sum(u, (long) row * hw, hw) * inv));
+            Parallel.forRange(n * c, rowsPerTask(hw),
+                    row -> z.setAtIndex(F, row, FloatLoops.sum(u, (long) row * hw, hw) * inv));
             return;
         }
         int blocks = (c + NHWC_CHANNEL_BLOCK - 1) / NHWC_CHANNEL_BLOCK;
@@ -111,13 +111,8 @@ public final class SeKernels {
     static void scale(SqueezeExcitation.Layout layout, MemorySegment u, MemorySegment s, MemorySegment x, int n, int c,
             int hw) {
         if (layout == SqueezeExcitation.Layout.NCHW) {
-            Parallel.forRange(n * c, rowsPerTask(hw), row -> {
-                float sc = s.getAtIndex(F, row);
-                long base = (long) row * hw;
-                for (long i = base, end = base + hw; i < end; i++) {
-                    x.setAtIndex(F, i, sc * u.getAtIndex(F, i));
-                }
-            });
+            Parallel.forRange(n * c, rowsPerTask(hw),
+                    row -> FloatLoops.scaleShift(u, x, (long) row * hw, hw, s.getAtIndex(F, row), 0f));
             return;
         }
         // Channels-last: one task per run of pixels of one sample; the sample's C scales are reused per pixel.
@@ -140,7 +135,8 @@ public final class SeKernels {
     static void scaleBackward(SqueezeExcitation.Layout layout, MemorySegment u, MemorySegment dx, MemorySegment ds,
             int n, int c, int hw) {
         if (layout == SqueezeExcitation.Layout.NCHW) {
-            Parallel.forRange(n * c, rowsPerTask(hw), row -> ds.setAtIndex(F, row, dot(u, dx, (long) row * hw, hw)));
+            Parallel.forRange(n * c, rowsPerTask(hw),
+                    row -> ds.setAtIndex(F, row, FloatLoops.dot(u, dx, (long) row * hw, hw)));
             return;
         }
         int blocks = (c + NHWC_CHANNEL_BLOCK - 1) / NHWC_CHANNEL_BLOCK;
@@ -167,14 +163,8 @@ public final class SeKernels {
             MemorySegment du, int n, int c, int hw) {
         float inv = 1f / hw;
         if (layout == SqueezeExcitation.Layout.NCHW) {
-            Parallel.forRange(n * c, rowsPerTask(hw), row -> {
-                float sc = s.getAtIndex(F, row);
-                float g = dz.getAtIndex(F, row) * inv;
-                long base = (long) row * hw;
-                for (long i = base, end = base + hw; i < end; i++) {
-                    du.setAtIndex(F, i, sc * dx.getAtIndex(F, i) + g);
-                }
-            });
+            Parallel.forRange(n * c, rowsPerTask(hw), row -> FloatLoops.scaleShift(dx, du, (long) row * hw, hw,
+                    s.getAtIndex(F, row), dz.getAtIndex(F, row) * inv));
             return;
         }
         int pixelsPerTask = Math.max(1, rowsPerTask(c));
@@ -197,48 +187,6 @@ public final class SeKernels {
     /** Rows of {@code rowLength} elements per task, so that a task has at least {@link #GRAIN_ELEMENTS}. */
     private static int rowsPerTask(long rowLength) {
         return (int) Math.max(1, GRAIN_ELEMENTS / Math.max(1, rowLength));
-    }
-
-    /** Sum of {@code len} floats from index {@code off}, with eight independent partial sums. */
-    private static float sum(MemorySegment a, long off, int len) {
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-        long i = off;
-        long end8 = off + (len & ~7);
-        for (; i < end8; i += 8) {
-            s0 += a.getAtIndex(F, i);
-            s1 += a.getAtIndex(F, i + 1);
-            s2 += a.getAtIndex(F, i + 2);
-            s3 += a.getAtIndex(F, i + 3);
-            s4 += a.getAtIndex(F, i + 4);
-            s5 += a.getAtIndex(F, i + 5);
-            s6 += a.getAtIndex(F, i + 6);
-            s7 += a.getAtIndex(F, i + 7);
-        }
-        for (long end = off + len; i < end; i++) {
-            s0 += a.getAtIndex(F, i);
-        }
-        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
-    }
-
-    /** Dot product of {@code len} floats of {@code a} and {@code b} from index {@code off}, eight partial sums. */
-    private static float dot(MemorySegment a, MemorySegment b, long off, int len) {
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-        long i = off;
-        long end8 = off + (len & ~7);
-        for (; i < end8; i += 8) {
-            s0 += a.getAtIndex(F, i) * b.getAtIndex(F, i);
-            s1 += a.getAtIndex(F, i + 1) * b.getAtIndex(F, i + 1);
-            s2 += a.getAtIndex(F, i + 2) * b.getAtIndex(F, i + 2);
-            s3 += a.getAtIndex(F, i + 3) * b.getAtIndex(F, i + 3);
-            s4 += a.getAtIndex(F, i + 4) * b.getAtIndex(F, i + 4);
-            s5 += a.getAtIndex(F, i + 5) * b.getAtIndex(F, i + 5);
-            s6 += a.getAtIndex(F, i + 6) * b.getAtIndex(F, i + 6);
-            s7 += a.getAtIndex(F, i + 7) * b.getAtIndex(F, i + 7);
-        }
-        for (long end = off + len; i < end; i++) {
-            s0 += a.getAtIndex(F, i) * b.getAtIndex(F, i);
-        }
-        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
     }
 
     // ---- checks ----

@@ -1,0 +1,55 @@
+package dev.stride.ops;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The inner loops of the custom ops' element-wise and reduction kernels, over f32 elements of off-heap
+ * segments, each taking element indices. They run on the JDK's Vector API ({@link VectorFloatLoops}) when the
+ * JVM was started with {@code --add-modules jdk.incubator.vector}, and as plain Java loops
+ * ({@link ScalarFloatLoops}) otherwise, with the same results up to the order of float additions.
+ *
+ * <p>Why the Vector API: the JIT in JDK 25 vectorises none of these loops over {@code MemorySegment}s by
+ * itself (two native segments may overlap, and it keeps float additions in program order), so a scalar scale
+ * moves one float per cycle where SIMD moves 8. Measured on the build machine (AVX2, one thread, 6.4 MB):
+ * sum 0.33 ms scalar against 0.12 ms vector, scale 0.53 ms against 0.25 ms (as fast as a memcpy of the
+ * same bytes). The module is incubating, so it is optional: {@code -Dstride.vector=false} forces the plain
+ * loops, for comparisons.
+ */
+public final class FloatLoops {
+    private FloatLoops() {}
+
+    /** Whether the loops run on the Vector API: the module is in the JVM and not switched off. */
+    public static final boolean VECTORIZED = vectorApiUsable();
+
+    private static boolean vectorApiUsable() {
+        return Boolean.parseBoolean(System.getProperty("stride.vector", "true"))
+                && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    }
+
+    /** One line for diagnostics: which loops run, and how wide their vectors are. */
+    public static String describe() {
+        if (VECTORIZED) {
+            return "Vector API, " + VectorFloatLoops.LANES + " floats per vector";
+        }
+        return "plain Java loops (add --add-modules jdk.incubator.vector to the JVM for SIMD)";
+    }
+
+    /** {@code sum_i a[from + i]}, {@code i < len}. */
+    public static float sum(MemorySegment a, long from, int len) {
+        return VECTORIZED ? VectorFloatLoops.sum(a, from, len) : ScalarFloatLoops.sum(a, from, len);
+    }
+
+    /** {@code sum_i a[from + i] * b[from + i]}. */
+    public static float dot(MemorySegment a, MemorySegment b, long from, int len) {
+        return VECTORIZED ? VectorFloatLoops.dot(a, b, from, len) : ScalarFloatLoops.dot(a, b, from, len);
+    }
+
+    /** {@code dst[from + i] = k * src[from + i] + g}; {@code dst} may be {@code src}. */
+    public static void scaleShift(MemorySegment src, MemorySegment dst, long from, int len, float k, float g) {
+        if (VECTORIZED) {
+            VectorFloatLoops.scaleShift(src, dst, from, len, k, g);
+        } else {
+            ScalarFloatLoops.scaleShift(src, dst, from, len, k, g);
+        }
+    }
+}

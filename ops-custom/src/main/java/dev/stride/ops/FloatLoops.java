@@ -26,10 +26,13 @@ public final class FloatLoops {
                 && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
     }
 
+    /** Floats per vector of {@link VectorFloatLoops}; 1 for the plain loops. */
+    public static final int VECTOR_LANES = VECTORIZED ? VectorFloatLoops.LANES : 1;
+
     /** One line for diagnostics: which loops run, and how wide their vectors are. */
     public static String describe() {
         if (VECTORIZED) {
-            return "Vector API, " + VectorFloatLoops.LANES + " floats per vector";
+            return "Vector API, " + VECTOR_LANES + " floats per vector";
         }
         return "plain Java loops (add --add-modules jdk.incubator.vector to the JVM for SIMD)";
     }

@@ -4,6 +4,7 @@ import dev.stride.core.Dnnl;
 import dev.stride.core.NativeResource;
 import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
+import dev.stride.ops.FloatLoops;
 import dev.stride.ops.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -51,6 +52,11 @@ public final class GridSampler extends NativeResource {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
     /** Most floats of one heap copy (the src, dst or diffSrc planes of a task): 4 MiB. */
     private static final long HEAP_BLOCK_FLOATS = 1L << 20;
+    /**
+     * The Vector API is there with vectors of 8 floats or more, so {@link VectorSampling} can run (narrower
+     * vectors would emulate its 8-lane ones). Decided here: touching that class needs the module.
+     */
+    private static final boolean CHANNELS_LAST_USABLE = FloatLoops.VECTOR_LANES >= 8;
 
     private final String name;
     private final int n;
@@ -63,11 +69,15 @@ public final class GridSampler extends NativeResource {
     /** Channels per task and number of channel blocks: chosen once so that there are enough tasks. */
     private final int channelBlock;
     private final int blocks;
+    /** The forward runs channels-last on the Vector API ({@link VectorSampling}), else one plane per channel. */
+    private final boolean channelsLast;
     private final Scope own;
     private final Tensor partial;
 
-    private GridSampler(Scope scope, String name, int n, int c, int h, int w, int h2, int w2, SamplerOptions options) {
+    private GridSampler(Scope scope, String name, int n, int c, int h, int w, int h2, int w2, SamplerOptions options,
+            boolean channelsLast) {
         super(scope);
+        this.channelsLast = channelsLast;
         this.name = name;
         this.n = n;
         this.c = c;
@@ -100,11 +110,18 @@ public final class GridSampler extends NativeResource {
      */
     public static GridSampler create(Scope scope, String name, long n, long c, long h, long w, long h2, long w2,
             SamplerOptions options) {
+        return create(scope, name, n, c, h, w, h2, w2, options, CHANNELS_LAST_USABLE);
+    }
+
+    /** As above, choosing the forward's kernels: the tests run both on the same inputs. */
+    static GridSampler create(Scope scope, String name, long n, long c, long h, long w, long h2, long w2,
+            SamplerOptions options, boolean channelsLast) {
         StnChecks.requireSizes(name, n, c, h, w, h2, w2);
         if (options == null) {
             throw new IllegalArgumentException(name + ": options must not be null (SamplerOptions.DEFAULT)");
         }
-        return new GridSampler(scope, name, (int) n, (int) c, (int) h, (int) w, (int) h2, (int) w2, options);
+        return new GridSampler(scope, name, (int) n, (int) c, (int) h, (int) w, (int) h2, (int) w2, options,
+                channelsLast && CHANNELS_LAST_USABLE);
     }
 
     /**
@@ -242,6 +259,16 @@ public final class GridSampler extends NativeResource {
         /** The task's src planes, its dst (forward) or diffDst (backward) planes, its diffSrc planes. */
         float[] x = wt, y = wt, dx = wt;
 
+        /** Planes in their own layout, between the segment and a channels-last transpose ({@link VectorSampling}). */
+        private float[] planes = wt;
+
+        float[] planes(int floats) {
+            if (planes.length < floats) {
+                planes = new float[floats];
+            }
+            return planes;
+        }
+
         Scratch ensure(int rowPoints, int xFloats, int yFloats, int dxFloats) {
             if (at.length < 4 * rowPoints) {
                 at = new int[4 * rowPoints];
@@ -366,6 +393,18 @@ public final class GridSampler extends NativeResource {
             int[] at = t.at;
             float[] wt = t.wt, x = t.x, y = t.y;
             long first = (long) b * channels + cFrom;
+            if (channelsLast) { // planes -> pixels x channels (heap) -> planes
+                float[] planes = t.planes(Math.max(nc * plane, nc * points));
+                MemorySegment.copy(src, F, first * plane * Float.BYTES, planes, 0, nc * plane);
+                VectorSampling.transpose(planes, 0, nc, plane, x, 0);
+                for (int row = 0, p = 0; row < h2; row++, p += outW) {
+                    taps(grid, (long) b * points + p, false, t);
+                    VectorSampling.blendRow(at, wt, outW, x, nc, y, p * nc);
+                }
+                VectorSampling.transpose(y, 0, points, nc, planes, 0);
+                MemorySegment.copy(planes, 0, dst, F, first * points * Float.BYTES, nc * points);
+                return;
+            }
             MemorySegment.copy(src, F, first * plane * Float.BYTES, x, 0, nc * plane);
             for (int row = 0, p = 0; row < h2; row++) {
                 taps(grid, (long) b * points + p, false, t);

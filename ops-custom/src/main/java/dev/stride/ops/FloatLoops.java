@@ -55,4 +55,48 @@ public final class FloatLoops {
             ScalarFloatLoops.scaleShift(src, dst, from, len, k, g);
         }
     }
+
+    // ---- on Java arrays: the channels-last sampling kernels (deformable convolution, grid sampler) ----
+
+    /** {@code y[yFrom + c] = v0 x[a0 + c] + v1 x[a1 + c] + v2 x[a2 + c] + v3 x[a3 + c]}: a bilinear sample of {@code len} channels. */
+    public static void blend4(float[] x, int a0, int a1, int a2, int a3, float v0, float v1, float v2, float v3,
+            float[] y, int yFrom, int len) {
+        if (VECTORIZED) {
+            VectorFloatLoops.blend4(x, a0, a1, a2, a3, v0, v1, v2, v3, y, yFrom, len);
+        } else {
+            ScalarFloatLoops.blend4(x, a0, a1, a2, a3, v0, v1, v2, v3, y, yFrom, len);
+        }
+    }
+
+    /** {@code dx[a_k + c] += v_k d[dFrom + c]}, {@code k = 0..3}, in tap order (taps may share elements). */
+    public static void scatter4(float[] d, int dFrom, int len, float v0, float v1, float v2, float v3, float[] dx,
+            int a0, int a1, int a2, int a3) {
+        if (VECTORIZED) {
+            VectorFloatLoops.scatter4(d, dFrom, len, v0, v1, v2, v3, dx, a0, a1, a2, a3);
+        } else {
+            ScalarFloatLoops.scatter4(d, dFrom, len, v0, v1, v2, v3, dx, a0, a1, a2, a3);
+        }
+    }
+
+    /** {@code sums[sFrom + k] = sum_c d[dFrom + c] x[a_k + c]}, {@code k = 0..3}. */
+    public static void dot4(float[] d, int dFrom, int len, float[] x, int a0, int a1, int a2, int a3, float[] sums,
+            int sFrom) {
+        if (VECTORIZED) {
+            VectorFloatLoops.dot4(d, dFrom, len, x, a0, a1, a2, a3, sums, sFrom);
+        } else {
+            ScalarFloatLoops.dot4(d, dFrom, len, x, a0, a1, a2, a3, sums, sFrom);
+        }
+    }
+
+    /**
+     * {@code out[outFrom + c * rows + r] = in[inFrom + r * cols + c]}: a {@code rows x cols} row-major block
+     * transposed; in 8x8 register tiles when vectors hold 8 floats or more.
+     */
+    public static void transpose(float[] in, int inFrom, int rows, int cols, float[] out, int outFrom) {
+        if (VECTOR_LANES >= 8) {
+            VectorFloatLoops.transpose(in, inFrom, rows, cols, out, outFrom);
+        } else {
+            ScalarFloatLoops.transpose(in, inFrom, rows, cols, out, outFrom);
+        }
+    }
 }

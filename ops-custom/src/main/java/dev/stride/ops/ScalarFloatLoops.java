@@ -56,4 +56,45 @@ final class ScalarFloatLoops {
             dst.setAtIndex(F, i, k * src.getAtIndex(F, i) + g);
         }
     }
+
+    static void blend4(float[] x, int a0, int a1, int a2, int a3, float v0, float v1, float v2, float v3, float[] y,
+            int yFrom, int len) {
+        for (int c = 0; c < len; c++) {
+            y[yFrom + c] = v0 * x[a0 + c] + v1 * x[a1 + c] + v2 * x[a2 + c] + v3 * x[a3 + c];
+        }
+    }
+
+    static void scatter4(float[] d, int dFrom, int len, float v0, float v1, float v2, float v3, float[] dx, int a0,
+            int a1, int a2, int a3) {
+        for (int c = 0; c < len; c++) {
+            float g = d[dFrom + c];
+            dx[a0 + c] += v0 * g;
+            dx[a1 + c] += v1 * g;
+            dx[a2 + c] += v2 * g;
+            dx[a3 + c] += v3 * g;
+        }
+    }
+
+    static void dot4(float[] d, int dFrom, int len, float[] x, int a0, int a1, int a2, int a3, float[] sums, int sFrom) {
+        float t0 = 0f, t1 = 0f, t2 = 0f, t3 = 0f;
+        for (int c = 0; c < len; c++) {
+            float g = d[dFrom + c];
+            t0 += g * x[a0 + c];
+            t1 += g * x[a1 + c];
+            t2 += g * x[a2 + c];
+            t3 += g * x[a3 + c];
+        }
+        sums[sFrom] = t0;
+        sums[sFrom + 1] = t1;
+        sums[sFrom + 2] = t2;
+        sums[sFrom + 3] = t3;
+    }
+
+    static void transpose(float[] in, int inFrom, int rows, int cols, float[] out, int outFrom) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                out[outFrom + c * rows + r] = in[inFrom + r * cols + c];
+            }
+        }
+    }
 }

@@ -4,13 +4,16 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link FloatLoops} on the Vector API, in the JVM's preferred vector width. Only loaded when
  * {@link FloatLoops#VECTORIZED} (the module is optional). The reductions keep two vector accumulators, enough
- * to hide the add latency at memory speed; the tails run one element at a time.
+ * to hide the add latency at memory speed; the tails run one element at a time (the array kernels' tails are
+ * {@link ScalarFloatLoops}'s).
  */
 final class VectorFloatLoops {
     private VectorFloatLoops() {}
@@ -20,6 +23,8 @@ final class VectorFloatLoops {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final long VECTOR_BYTES = S.vectorByteSize();
+    /** The transposes' tiles are 8x8, whatever the preferred width. */
+    private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
 
     static float sum(MemorySegment a, long from, int len) {
         FloatVector s0 = FloatVector.zero(S);
@@ -62,5 +67,138 @@ final class VectorFloatLoops {
         for (long i = o / Float.BYTES, end = from + len; i < end; i++) {
             dst.setAtIndex(F, i, k * src.getAtIndex(F, i) + g);
         }
+    }
+
+    static void blend4(float[] x, int a0, int a1, int a2, int a3, float v0, float v1, float v2, float v3, float[] y,
+            int yFrom, int len) {
+        FloatVector w0 = FloatVector.broadcast(S, v0);
+        FloatVector w1 = FloatVector.broadcast(S, v1);
+        FloatVector w2 = FloatVector.broadcast(S, v2);
+        FloatVector w3 = FloatVector.broadcast(S, v3);
+        int c = 0;
+        for (int end = len - LANES; c <= end; c += LANES) {
+            FloatVector s = w0.mul(FloatVector.fromArray(S, x, a0 + c));
+            s = w1.fma(FloatVector.fromArray(S, x, a1 + c), s);
+            s = w2.fma(FloatVector.fromArray(S, x, a2 + c), s);
+            s = w3.fma(FloatVector.fromArray(S, x, a3 + c), s);
+            s.intoArray(y, yFrom + c);
+        }
+        ScalarFloatLoops.blend4(x, a0 + c, a1 + c, a2 + c, a3 + c, v0, v1, v2, v3, y, yFrom + c, len - c);
+    }
+
+    static void scatter4(float[] d, int dFrom, int len, float v0, float v1, float v2, float v3, float[] dx, int a0,
+            int a1, int a2, int a3) {
+        FloatVector w0 = FloatVector.broadcast(S, v0);
+        FloatVector w1 = FloatVector.broadcast(S, v1);
+        FloatVector w2 = FloatVector.broadcast(S, v2);
+        FloatVector w3 = FloatVector.broadcast(S, v3);
+        int c = 0;
+        // One tap's load-add-store finishes before the next tap's load: taps that share elements add up.
+        for (int end = len - LANES; c <= end; c += LANES) {
+            FloatVector g = FloatVector.fromArray(S, d, dFrom + c);
+            w0.fma(g, FloatVector.fromArray(S, dx, a0 + c)).intoArray(dx, a0 + c);
+            w1.fma(g, FloatVector.fromArray(S, dx, a1 + c)).intoArray(dx, a1 + c);
+            w2.fma(g, FloatVector.fromArray(S, dx, a2 + c)).intoArray(dx, a2 + c);
+            w3.fma(g, FloatVector.fromArray(S, dx, a3 + c)).intoArray(dx, a3 + c);
+        }
+        ScalarFloatLoops.scatter4(d, dFrom + c, len - c, v0, v1, v2, v3, dx, a0 + c, a1 + c, a2 + c, a3 + c);
+    }
+
+    static void dot4(float[] d, int dFrom, int len, float[] x, int a0, int a1, int a2, int a3, float[] sums, int sFrom) {
+        FloatVector s0 = FloatVector.zero(S);
+        FloatVector s1 = s0, s2 = s0, s3 = s0;
+        int c = 0;
+        for (int end = len - LANES; c <= end; c += LANES) {
+            FloatVector g = FloatVector.fromArray(S, d, dFrom + c);
+            s0 = g.fma(FloatVector.fromArray(S, x, a0 + c), s0);
+            s1 = g.fma(FloatVector.fromArray(S, x, a1 + c), s1);
+            s2 = g.fma(FloatVector.fromArray(S, x, a2 + c), s2);
+            s3 = g.fma(FloatVector.fromArray(S, x, a3 + c), s3);
+        }
+        ScalarFloatLoops.dot4(d, dFrom + c, len - c, x, a0 + c, a1 + c, a2 + c, a3 + c, sums, sFrom); // the tail
+        sums[sFrom] += s0.reduceLanes(VectorOperators.ADD);
+        sums[sFrom + 1] += s1.reduceLanes(VectorOperators.ADD);
+        sums[sFrom + 2] += s2.reduceLanes(VectorOperators.ADD);
+        sums[sFrom + 3] += s3.reduceLanes(VectorOperators.ADD);
+    }
+
+    // The 8x8 transpose swaps bit d of the row with bit d of the column, for d = 4, 2, 1. For a row pair
+    // (i, i + d), lanes with bit d set take the partner's lane moved by d (UP: from col - d, DOWN: from col + d).
+    private static final VectorShuffle<Float> UP4 = move(4, -1), DOWN4 = move(4, 1);
+    private static final VectorShuffle<Float> UP2 = move(2, -1), DOWN2 = move(2, 1);
+    private static final VectorShuffle<Float> UP1 = move(1, -1), DOWN1 = move(1, 1);
+    private static final VectorMask<Float> BIT4 = bit(4), BIT2 = bit(2), BIT1 = bit(1);
+
+    private static VectorShuffle<Float> move(int d, int sign) {
+        int[] from = new int[8];
+        for (int col = 0; col < 8; col++) {
+            boolean set = (col & d) != 0;
+            from[col] = sign < 0 ? (set ? col - d : col) : (set ? col : col + d);
+        }
+        return VectorShuffle.fromValues(S8, from);
+    }
+
+    private static VectorMask<Float> bit(int d) {
+        boolean[] set = new boolean[8];
+        for (int col = 0; col < 8; col++) {
+            set[col] = (col & d) != 0;
+        }
+        return VectorMask.fromArray(S8, set, 0);
+    }
+
+    /**
+     * {@code out[outFrom + c * rows + r] = in[inFrom + r * cols + c]} for a {@code rows x cols} row-major block:
+     * whole 8x8 tiles in registers (needs vectors of 8 floats: {@link FloatLoops#transpose} checks), the edges
+     * one element at a time. On Java arrays: the same tiles over {@code MemorySegment}s ran at half the speed.
+     */
+    static void transpose(float[] in, int inFrom, int rows, int cols, float[] out, int outFrom) {
+        int rows8 = rows & ~7;
+        int cols8 = cols & ~7;
+        for (int r = 0; r < rows8; r += 8) {
+            for (int c = 0; c < cols8; c += 8) {
+                tile(in, inFrom + r * cols + c, cols, out, outFrom + c * rows + r, rows);
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            for (int c = r < rows8 ? cols8 : 0; c < cols; c++) {
+                out[outFrom + c * rows + r] = in[inFrom + r * cols + c];
+            }
+        }
+    }
+
+    /** One 8x8 tile: 8 rows {@code inStride} floats apart to 8 rows {@code outStride} floats apart. */
+    private static void tile(float[] in, int i, int inStride, float[] out, int o, int outStride) {
+        FloatVector r0 = FloatVector.fromArray(S8, in, i);
+        FloatVector r1 = FloatVector.fromArray(S8, in, i + inStride);
+        FloatVector r2 = FloatVector.fromArray(S8, in, i + 2 * inStride);
+        FloatVector r3 = FloatVector.fromArray(S8, in, i + 3 * inStride);
+        FloatVector r4 = FloatVector.fromArray(S8, in, i + 4 * inStride);
+        FloatVector r5 = FloatVector.fromArray(S8, in, i + 5 * inStride);
+        FloatVector r6 = FloatVector.fromArray(S8, in, i + 6 * inStride);
+        FloatVector r7 = FloatVector.fromArray(S8, in, i + 7 * inStride);
+        FloatVector a0 = r0.blend(r4.rearrange(UP4), BIT4);
+        FloatVector a4 = r0.rearrange(DOWN4).blend(r4, BIT4);
+        FloatVector a1 = r1.blend(r5.rearrange(UP4), BIT4);
+        FloatVector a5 = r1.rearrange(DOWN4).blend(r5, BIT4);
+        FloatVector a2 = r2.blend(r6.rearrange(UP4), BIT4);
+        FloatVector a6 = r2.rearrange(DOWN4).blend(r6, BIT4);
+        FloatVector a3 = r3.blend(r7.rearrange(UP4), BIT4);
+        FloatVector a7 = r3.rearrange(DOWN4).blend(r7, BIT4);
+        r0 = a0.blend(a2.rearrange(UP2), BIT2);
+        r2 = a0.rearrange(DOWN2).blend(a2, BIT2);
+        r1 = a1.blend(a3.rearrange(UP2), BIT2);
+        r3 = a1.rearrange(DOWN2).blend(a3, BIT2);
+        r4 = a4.blend(a6.rearrange(UP2), BIT2);
+        r6 = a4.rearrange(DOWN2).blend(a6, BIT2);
+        r5 = a5.blend(a7.rearrange(UP2), BIT2);
+        r7 = a5.rearrange(DOWN2).blend(a7, BIT2);
+        r0.blend(r1.rearrange(UP1), BIT1).intoArray(out, o);
+        r0.rearrange(DOWN1).blend(r1, BIT1).intoArray(out, o + outStride);
+        r2.blend(r3.rearrange(UP1), BIT1).intoArray(out, o + 2 * outStride);
+        r2.rearrange(DOWN1).blend(r3, BIT1).intoArray(out, o + 3 * outStride);
+        r4.blend(r5.rearrange(UP1), BIT1).intoArray(out, o + 4 * outStride);
+        r4.rearrange(DOWN1).blend(r5, BIT1).intoArray(out, o + 5 * outStride);
+        r6.blend(r7.rearrange(UP1), BIT1).intoArray(out, o + 6 * outStride);
+        r6.rearrange(DOWN1).blend(r7, BIT1).intoArray(out, o + 7 * outStride);
     }
 }

@@ -1,5 +1,6 @@
 package dev.stride.ops;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,8 +11,8 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Both implementations of {@link FloatLoops} against double-precision loops written from the definitions, at
- * lengths around the vector width (empty, tails only, whole vectors plus tails) and at unaligned starts.
+ * Both implementations of {@link FloatLoops} against loops written from the definitions (in double where they
+ * sum), at lengths around the vector width (empty, tails only, whole vectors plus tails) and at unaligned starts.
  */
 class FloatLoopsTest {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -90,5 +91,85 @@ class FloatLoopsTest {
             s.setAtIndex(F, i, (float) rnd.nextGaussian());
         }
         return s;
+    }
+
+    @Test
+    void transposeMatchesTheDefinitionForTilesAndEdges() {
+        int[][] sizes = {{8, 8}, {32, 784}, {13, 21}, {5, 3}, {16, 9}, {1, 17}, {24, 1}, {0, 5}};
+        for (int[] rc : sizes) {
+            int rows = rc[0], cols = rc[1];
+            float[] in = new float[3 + rows * cols];
+            for (int i = 0; i < in.length; i++) {
+                in[i] = i;
+            }
+            float[] want = new float[2 + rows * cols + 1];
+            for (int row = 0; row < rows; row++) {
+                for (int col = 0; col < cols; col++) {
+                    want[2 + col * rows + row] = in[3 + row * cols + col];
+                }
+            }
+            float[] vector = new float[want.length];
+            float[] scalar = new float[want.length];
+            VectorFloatLoops.transpose(in, 3, rows, cols, vector, 2);
+            ScalarFloatLoops.transpose(in, 3, rows, cols, scalar, 2);
+            assertArrayEquals(want, vector, "vector " + rows + " x " + cols);
+            assertArrayEquals(want, scalar, "scalar " + rows + " x " + cols);
+        }
+    }
+
+    /** blend4, scatter4 (with two taps on the same elements) and dot4 on rows of a random image. */
+    @Test
+    void fourTapKernelsMatchTheDefinition() {
+        Random rnd = new Random(4);
+        float[] x = new float[2000];
+        float[] d = new float[1100];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        for (int i = 0; i < d.length; i++) {
+            d[i] = (float) rnd.nextGaussian();
+        }
+        float[] v = {0.1f, -0.7f, 1.3f, 0.45f};
+        for (int len : LENGTHS) {
+            int[] a = {5, 900, 5, 17}; // taps 0 and 2 share their elements, as taps outside an image do
+            String at = "len " + len;
+            float[] blendV = new float[len + 3];
+            float[] blendS = new float[len + 3];
+            VectorFloatLoops.blend4(x, a[0], a[1], a[2], a[3], v[0], v[1], v[2], v[3], blendV, 3, len);
+            ScalarFloatLoops.blend4(x, a[0], a[1], a[2], a[3], v[0], v[1], v[2], v[3], blendS, 3, len);
+            float[] dxV = x.clone();
+            float[] dxS = x.clone();
+            double[] dxWant = new double[x.length];
+            for (int i = 0; i < x.length; i++) {
+                dxWant[i] = x[i];
+            }
+            VectorFloatLoops.scatter4(d, 7, len, v[0], v[1], v[2], v[3], dxV, a[0], a[1], a[2], a[3]);
+            ScalarFloatLoops.scatter4(d, 7, len, v[0], v[1], v[2], v[3], dxS, a[0], a[1], a[2], a[3]);
+            float[] sumsV = new float[6];
+            float[] sumsS = new float[6];
+            VectorFloatLoops.dot4(d, 7, len, x, a[0], a[1], a[2], a[3], sumsV, 2);
+            ScalarFloatLoops.dot4(d, 7, len, x, a[0], a[1], a[2], a[3], sumsS, 2);
+            double[] dots = new double[4];
+            for (int c = 0; c < len; c++) {
+                double blend = 0;
+                for (int k = 0; k < 4; k++) {
+                    blend += (double) v[k] * x[a[k] + c];
+                    dxWant[a[k] + c] += (double) v[k] * d[7 + c];
+                    dots[k] += (double) d[7 + c] * x[a[k] + c];
+                }
+                assertEquals(blend, blendV[3 + c], 1e-5, "vector blend4, " + at + ", channel " + c);
+                assertEquals(blend, blendS[3 + c], 1e-5, "scalar blend4, " + at + ", channel " + c);
+            }
+            assertEquals(0f, blendV[0] + blendV[1] + blendV[2], "blend4 wrote before yFrom");
+            for (int i = 0; i < x.length; i++) {
+                assertEquals(dxWant[i], dxV[i], 1e-5, "vector scatter4, " + at + ", element " + i);
+                assertEquals(dxWant[i], dxS[i], 1e-5, "scalar scatter4, " + at + ", element " + i);
+            }
+            for (int k = 0; k < 4; k++) {
+                double tol = 1e-5 * (1 + len);
+                assertEquals(dots[k], sumsV[2 + k], tol, "vector dot4, " + at + ", tap " + k);
+                assertEquals(dots[k], sumsS[2 + k], tol, "scalar dot4, " + at + ", tap " + k);
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.stride.ops.deform;
 
 import dev.stride.core.Dnnl;
+import dev.stride.ops.FloatLoops;
 import dev.stride.ops.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -40,7 +41,7 @@ final class ChannelsLast {
     private static final class Scratch {
         /** One image channels-last plus the zero row; the backward's input-gradient accumulators, likewise. */
         float[] x = new float[0], dx = x;
-        /** One row of the column matrix ({@code KK*C}), and one plane for the transposes. */
+        /** One row of the column matrix ({@code KK*C}), and one image in planes for the transposes. */
         float[] row = x, plane = x;
         /** One image's offsets and mask, all offset groups ({@code gOff*KK*2*P} and {@code gOff*KK*P}). */
         float[] off = x, msk = x;
@@ -49,6 +50,8 @@ final class ChannelsLast {
         /** One sampling point's neighbours and fractions (see {@link #neighbours}). */
         final int[] at = new int[4];
         final float[] frac = new float[2];
+        /** One sampling point's {@code sum_c dcol[c] * neighbour_k[c]}, {@code k = 0..3}. */
+        final float[] sums = new float[4];
 
         Scratch ensure(int image, int rowSize, int planeSize, int offsets) {
             if (x.length < image) {
@@ -75,12 +78,8 @@ final class ChannelsLast {
 
     /** Copies image {@code n} of {@code src} ({@code C x H*W}) to {@code x} as {@code H*W x C}, then a zero row. */
     private static void loadImage(MemorySegment src, long n, int C, int plane, float[] x, float[] tmp) {
-        for (int c = 0; c < C; c++) {
-            MemorySegment.copy(src, F, (n * C + c) * plane * Float.BYTES, tmp, 0, plane);
-            for (int s = 0, o = c; s < plane; s++, o += C) {
-                x[o] = tmp[s];
-            }
-        }
+        MemorySegment.copy(src, F, n * C * plane * Float.BYTES, tmp, 0, C * plane);
+        FloatLoops.transpose(tmp, 0, C, plane, x, 0);
         Arrays.fill(x, plane * C, (plane + 1) * C, 0f);
     }
 
@@ -136,7 +135,7 @@ final class ChannelsLast {
             int oyFrom = (idx % rowBlocks) * rowsPerBlock;
             int oyTo = Math.min(H2, oyFrom + rowsPerBlock);
             long n = n0 + bi;
-            Scratch s = SCRATCH.get().ensure((plane + 1) * C, KK * C, plane, gOff * KK * P);
+            Scratch s = SCRATCH.get().ensure((plane + 1) * C, KK * C, C * plane, gOff * KK * P);
             float[] x = s.x, row = s.row, off = s.off, msk = s.msk;
             loadImage(src, n, C, plane, x, s.plane);
             DeformKernels.loadOffsets(offset, mask, n * gOff * KK, gOff * KK, P, off, msk);
@@ -157,11 +156,8 @@ final class ChannelsLast {
                             }
                             float m = mask == null ? 1f : msk[tap * P + p];
                             float ly = frac[0], lx = frac[1], hy = 1 - ly, hx = 1 - lx;
-                            float v0 = m * hy * hx, v1 = m * hy * lx, v2 = m * ly * hx, v3 = m * ly * lx;
-                            int a0 = at[0] * C + c0, a1 = at[1] * C + c0, a2 = at[2] * C + c0, a3 = at[3] * C + c0;
-                            for (int c = 0; c < cPerOff; c++) {
-                                row[r + c] = v0 * x[a0 + c] + v1 * x[a1 + c] + v2 * x[a2 + c] + v3 * x[a3 + c];
-                            }
+                            FloatLoops.blend4(x, at[0] * C + c0, at[1] * C + c0, at[2] * C + c0, at[3] * C + c0,
+                                    m * hy * hx, m * hy * lx, m * ly * hx, m * ly * lx, row, r, cPerOff);
                         }
                     }
                     MemorySegment.copy(row, 0, colsT, F, ((long) bi * P + p) * KK * C * Float.BYTES, KK * C);
@@ -196,7 +192,7 @@ final class ChannelsLast {
             int bi = idx / gOff;
             long n = n0 + bi;
             long tapBase = (n * gOff + og) * KK;
-            Scratch s = SCRATCH.get().ensure((plane + 1) * C, KK * C, plane, KK * P);
+            Scratch s = SCRATCH.get().ensure((plane + 1) * C, KK * C, C * plane, KK * P);
             float[] x = s.x, dx = s.dx, row = s.row, off = s.off, msk = s.msk;
             if (wantCoords) {
                 loadImage(src, n, C, plane, x, s.plane);
@@ -211,6 +207,7 @@ final class ChannelsLast {
             int c0 = og * cPerOff;
             int[] at = s.at;
             float[] frac = s.frac;
+            float[] sums = s.sums;
             for (int oy = 0; oy < H2; oy++) {
                 for (int ox = 0; ox < W2; ox++) {
                     int p = oy * W2 + ox;
@@ -232,40 +229,13 @@ final class ChannelsLast {
                         float ly = frac[0], lx = frac[1], hy = 1 - ly, hx = 1 - lx;
                         int r = kk * C + c0;
                         int a0 = at[0] * C + c0, a1 = at[1] * C + c0, a2 = at[2] * C + c0, a3 = at[3] * C + c0;
-                        float s00 = 0f, s01 = 0f, s10 = 0f, s11 = 0f;
                         if (wantDx) {
-                            float v0 = m * hy * hx, v1 = m * hy * lx, v2 = m * ly * hx, v3 = m * ly * lx;
-                            if (wantCoords) {
-                                for (int c = 0; c < cPerOff; c++) {
-                                    float d = row[r + c];
-                                    s00 += d * x[a0 + c];
-                                    s01 += d * x[a1 + c];
-                                    s10 += d * x[a2 + c];
-                                    s11 += d * x[a3 + c];
-                                    dx[a0 + c] += v0 * d;
-                                    dx[a1 + c] += v1 * d;
-                                    dx[a2 + c] += v2 * d;
-                                    dx[a3 + c] += v3 * d;
-                                }
-                            } else {
-                                for (int c = 0; c < cPerOff; c++) {
-                                    float d = row[r + c];
-                                    dx[a0 + c] += v0 * d;
-                                    dx[a1 + c] += v1 * d;
-                                    dx[a2 + c] += v2 * d;
-                                    dx[a3 + c] += v3 * d;
-                                }
-                            }
-                        } else {
-                            for (int c = 0; c < cPerOff; c++) {
-                                float d = row[r + c];
-                                s00 += d * x[a0 + c];
-                                s01 += d * x[a1 + c];
-                                s10 += d * x[a2 + c];
-                                s11 += d * x[a3 + c];
-                            }
+                            FloatLoops.scatter4(row, r, cPerOff, m * hy * hx, m * hy * lx, m * ly * hx, m * ly * lx,
+                                    dx, a0, a1, a2, a3);
                         }
                         if (wantCoords) {
+                            FloatLoops.dot4(row, r, cPerOff, x, a0, a1, a2, a3, sums, 0);
+                            float s00 = sums[0], s01 = sums[1], s10 = sums[2], s11 = sums[3];
                             dOff[2 * kk * P + p] = m * (hx * (s10 - s00) + lx * (s11 - s01));
                             dOff[(2 * kk + 1) * P + p] = m * (hy * (s01 - s00) + ly * (s11 - s10));
                             if (dMsk != null) {
@@ -275,8 +245,10 @@ final class ChannelsLast {
                     }
                 }
             }
-            if (wantDx) {
-                // This offset group's channels back to planes: dsrc[n, c, :] = dx[:, c]
+            if (wantDx && cPerOff == C) { // back to planes: dsrc[n, c, :] = dx[:, c]
+                FloatLoops.transpose(dx, 0, plane, C, s.plane, 0);
+                MemorySegment.copy(s.plane, 0, dsrc, F, n * C * plane * Float.BYTES, C * plane);
+            } else if (wantDx) { // this offset group's channels only, one plane at a time
                 float[] out = s.plane;
                 for (int c = c0; c < c0 + cPerOff; c++) {
                     for (int sp = 0, o = c; sp < plane; sp++, o += C) {

@@ -40,9 +40,12 @@ import java.util.Arrays;
  * weights of each output point once and applies them to all its channels (channels innermost), and copies
  * its result planes out in bulk; the backward sums the grid gradient of a point over the channels in
  * registers. So the inner loops touch only the Java heap, and no per-point table goes through memory. When the
- * JVM has the Vector API (8 floats or more per vector), the heap copies are transposed to channels-last and the
- * channel loops run 8 channels per instruction ({@link VectorSampling}): the forward about 1.8x and the
- * backward about 2x faster than one plane per channel, which stays as the kernels without the module.
+ * JVM has the Vector API (8 floats or more per vector), the heap copies are transposed to channels-last
+ * ({@code pixel x channel}, 8x8 register tiles), so that the four taps of a point are four runs of consecutive
+ * channels, and the channel loops run a vector of channels per instruction ({@link FloatLoops}): the forward
+ * about 1.8x and the backward about 2x faster than one plane per channel, which stays as the kernels without
+ * the module. (One plane per channel would make 8 neighbouring points' taps a gather, and this machine's gathers
+ * are slower than scalar loads: 2.0 against 1.7 ms for the benchmark batch's blend on one thread.)
  *
  * <p><b>Threads</b>: the kernels run on {@link Parallel} over (image, channel block) pairs. The scatter of
  * {@code diffSrc} writes only the channels of its own block, so no two threads ever write the same element;
@@ -56,8 +59,8 @@ public final class GridSampler extends NativeResource {
     /** Most floats of one heap copy (the src, dst or diffSrc planes of a task): 4 MiB. */
     private static final long HEAP_BLOCK_FLOATS = 1L << 20;
     /**
-     * The Vector API is there with vectors of 8 floats or more, so {@link VectorSampling} can run (narrower
-     * vectors would emulate its 8-lane ones). Decided here: touching that class needs the module.
+     * Channels-last pays when the channel loops and transposes run on the Vector API with 8 floats or more per
+     * vector; as plain loops the transposes cost what the contiguous channels save.
      */
     private static final boolean CHANNELS_LAST_USABLE = FloatLoops.VECTOR_LANES >= 8;
 
@@ -72,7 +75,7 @@ public final class GridSampler extends NativeResource {
     /** Channels per task and number of channel blocks: chosen once so that there are enough tasks. */
     private final int channelBlock;
     private final int blocks;
-    /** The forward runs channels-last on the Vector API ({@link VectorSampling}), else one plane per channel. */
+    /** The kernels run channels-last on the Vector API, else one plane per channel. */
     private final boolean channelsLast;
     private final Scope own;
     private final Tensor partial;
@@ -116,7 +119,7 @@ public final class GridSampler extends NativeResource {
         return create(scope, name, n, c, h, w, h2, w2, options, CHANNELS_LAST_USABLE);
     }
 
-    /** As above, choosing the forward's kernels: the tests run both on the same inputs. */
+    /** As above, choosing the kernels (when the Vector API is there): the tests run both on the same inputs. */
     static GridSampler create(Scope scope, String name, long n, long c, long h, long w, long h2, long w2,
             SamplerOptions options, boolean channelsLast) {
         StnChecks.requireSizes(name, n, c, h, w, h2, w2);
@@ -257,14 +260,14 @@ public final class GridSampler extends NativeResource {
         int[] at = new int[0];
         /** Per point, 4 words: the bilinear weights (0 outside), and their derivatives in grid x and grid y. */
         float[] wt = new float[0], wx = wt, wy = wt;
-        /** Per point, 4 words: {@code s_k = sum_c diffDst[c] * src[c, tap k]} ({@link VectorSampling#scatterRow}). */
-        float[] sums = wt;
+        /** One point's {@code s_k = sum_c diffDst[c] * src[c, tap k]}, channels-last. */
+        final float[] sums = new float[4];
         /** The grid's {@code (x, y)} of one output row. */
         float[] xy = wt;
         /** The task's src planes, its dst (forward) or diffDst (backward) planes, its diffSrc planes. */
         float[] x = wt, y = wt, dx = wt;
 
-        /** Planes in their own layout, between the segment and a channels-last transpose ({@link VectorSampling}). */
+        /** Planes in their own layout, between the segment and a channels-last transpose. */
         private float[] planes = wt;
 
         float[] planes(int floats) {
@@ -281,7 +284,6 @@ public final class GridSampler extends NativeResource {
                 wx = new float[4 * rowPoints];
                 wy = new float[4 * rowPoints];
                 xy = new float[2 * rowPoints];
-                sums = new float[4 * rowPoints];
             }
             if (x.length < xFloats) {
                 x = new float[xFloats];
@@ -402,12 +404,15 @@ public final class GridSampler extends NativeResource {
             if (channelsLast) { // planes -> pixels x channels (heap) -> planes
                 float[] planes = t.planes(Math.max(nc * plane, nc * points));
                 MemorySegment.copy(src, F, first * plane * Float.BYTES, planes, 0, nc * plane);
-                VectorSampling.transpose(planes, 0, nc, plane, x, 0);
+                FloatLoops.transpose(planes, 0, nc, plane, x, 0);
                 for (int row = 0, p = 0; row < h2; row++, p += outW) {
                     taps(grid, (long) b * points + p, false, t);
-                    VectorSampling.blendRow(at, wt, outW, x, nc, y, p * nc);
+                    for (int k = 0, yo = p * nc; k < 4 * outW; k += 4, yo += nc) {
+                        FloatLoops.blend4(x, at[k] * nc, at[k + 1] * nc, at[k + 2] * nc, at[k + 3] * nc, wt[k],
+                                wt[k + 1], wt[k + 2], wt[k + 3], y, yo, nc);
+                    }
                 }
-                VectorSampling.transpose(y, 0, points, nc, planes, 0);
+                FloatLoops.transpose(y, 0, points, nc, planes, 0);
                 MemorySegment.copy(planes, 0, dst, F, first * points * Float.BYTES, nc * points);
                 return;
             }
@@ -460,24 +465,29 @@ public final class GridSampler extends NativeResource {
                 float[] planes = t.planes(Math.max(nc * plane, nc * points));
                 float[] sums = t.sums;
                 MemorySegment.copy(diffDst, F, first * points * Float.BYTES, planes, 0, nc * points);
-                VectorSampling.transpose(planes, 0, nc, points, dy, 0);
+                FloatLoops.transpose(planes, 0, nc, points, dy, 0);
                 if (wantGrid) {
                     MemorySegment.copy(src, F, first * plane * Float.BYTES, planes, 0, nc * plane);
-                    VectorSampling.transpose(planes, 0, nc, plane, x, 0);
+                    FloatLoops.transpose(planes, 0, nc, plane, x, 0);
                 }
                 if (wantSrc) {
                     Arrays.fill(dx, 0, nc * plane, 0f);
                 }
                 for (int row = 0, p = 0; row < h2; row++, p += outW) {
                     taps(grid, (long) b * points + p, wantGrid, t);
-                    VectorSampling.scatterRow(at, wt, outW, wantGrid ? x : null, dy, p * nc, nc,
-                            wantSrc ? dx : null, sums);
-                    for (int k = 0, q = p; wantGrid && k < 4 * outW; k += 4, q++) {
-                        storeGridGradient(acc, a + 2L * q, wx, wy, k, sums[k], sums[k + 1], sums[k + 2], sums[k + 3]);
+                    for (int k = 0, yo = p * nc, q = p; k < 4 * outW; k += 4, yo += nc, q++) {
+                        int a0 = at[k] * nc, a1 = at[k + 1] * nc, a2 = at[k + 2] * nc, a3 = at[k + 3] * nc;
+                        if (wantSrc) { // taps outside the image: weight 0 at offset 0, adding 0 there is harmless
+                            FloatLoops.scatter4(dy, yo, nc, wt[k], wt[k + 1], wt[k + 2], wt[k + 3], dx, a0, a1, a2, a3);
+                        }
+                        if (wantGrid) {
+                            FloatLoops.dot4(dy, yo, nc, x, a0, a1, a2, a3, sums, 0);
+                            storeGridGradient(acc, a + 2L * q, wx, wy, k, sums[0], sums[1], sums[2], sums[3]);
+                        }
                     }
                 }
                 if (wantSrc) {
-                    VectorSampling.transpose(dx, 0, plane, nc, planes, 0);
+                    FloatLoops.transpose(dx, 0, plane, nc, planes, 0);
                     MemorySegment.copy(planes, 0, diffSrc, F, first * plane * Float.BYTES, nc * plane);
                 }
                 return;

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The sampler's two sets of kernels, channels-last on the Vector API ({@link VectorSampling}) and one plane per
+ * The sampler's two sets of kernels, channels-last on the Vector API ({@link FloatLoops}) and one plane per
  * channel: each forward against the double reference, and the two backwards against each other (each is also
  * checked by finite differences: the channels-last one in {@code GridSamplerTest}, the plane one before it
  * existed), with each output alone and both together. The sizes give the transposes whole 8x8 tiles, ragged
@@ -73,26 +73,5 @@ class GridSamplerPathsTest {
         long[] gridDims = {n, h2, w2, 2};
         StnReference.close("diffSrc: channels-last against planes", srcDims, grads[1][0], grads[0][0], 1e-5, 1e-5);
         StnReference.close("diffGrid: channels-last against planes", gridDims, grads[1][1], grads[0][1], 1e-4, 1e-5);
-    }
-
-    @Test
-    void transposeMatchesTheDefinitionForTilesAndEdges() {
-        int[][] sizes = {{8, 8}, {32, 784}, {13, 21}, {5, 3}, {16, 9}, {1, 17}, {24, 1}};
-        for (int[] rc : sizes) {
-            int rows = rc[0], cols = rc[1];
-            float[] in = new float[3 + rows * cols];
-            for (int i = 0; i < in.length; i++) {
-                in[i] = i;
-            }
-            float[] want = new float[2 + rows * cols + 1];
-            float[] got = new float[want.length];
-            for (int row = 0; row < rows; row++) {
-                for (int col = 0; col < cols; col++) {
-                    want[2 + col * rows + row] = in[3 + row * cols + col];
-                }
-            }
-            VectorSampling.transpose(in, 3, rows, cols, got, 2);
-            assertArrayEquals(want, got, rows + " x " + cols);
-        }
     }
 }

@@ -5,7 +5,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -26,6 +25,45 @@ final class VectorFloatLoops {
     /** The transposes' tiles are 8x8, whatever the preferred width. */
     private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
 
+    // Horizontal sums in one fixed order, a tree of lane-wise adds (lane i with lane i ^ d). reduceLanes(ADD) may
+    // add in any order, and does differently before and after the JIT compiles it: training runs then differed.
+    private static final VectorShuffle<Float> XOR1 = xor(1), XOR2 = xor(2), XOR4 = xor(4), XOR8 = xor(8);
+
+    private static VectorShuffle<Float> xor(int d) {
+        if (d >= LANES) {
+            return null;
+        }
+        int[] from = new int[LANES];
+        for (int i = 0; i < LANES; i++) {
+            from[i] = i ^ d;
+        }
+        return VectorShuffle.fromValues(S, from);
+    }
+
+    /** The sum of {@code v}'s lanes, the same bits whether interpreted or compiled. */
+    static float sumLanes(FloatVector v) {
+        if (LANES > 16) { // wider than the shuffles above: lane order
+            float s = 0f;
+            for (int i = 0; i < LANES; i++) {
+                s += v.lane(i);
+            }
+            return s;
+        }
+        if (LANES > 8) {
+            v = v.add(v.rearrange(XOR8));
+        }
+        if (LANES > 4) {
+            v = v.add(v.rearrange(XOR4));
+        }
+        if (LANES > 2) {
+            v = v.add(v.rearrange(XOR2));
+        }
+        if (LANES > 1) {
+            v = v.add(v.rearrange(XOR1));
+        }
+        return v.lane(0);
+    }
+
     static float sum(MemorySegment a, long from, int len) {
         FloatVector s0 = FloatVector.zero(S);
         FloatVector s1 = FloatVector.zero(S);
@@ -34,7 +72,7 @@ final class VectorFloatLoops {
             s0 = s0.add(FloatVector.fromMemorySegment(S, a, o, ORDER));
             s1 = s1.add(FloatVector.fromMemorySegment(S, a, o + VECTOR_BYTES, ORDER));
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(s0.add(s1));
         for (long i = o / Float.BYTES, end = from + len; i < end; i++) {
             s += a.getAtIndex(F, i);
         }
@@ -50,7 +88,7 @@ final class VectorFloatLoops {
             long o1 = o + VECTOR_BYTES;
             s1 = FloatVector.fromMemorySegment(S, a, o1, ORDER).fma(FloatVector.fromMemorySegment(S, b, o1, ORDER), s1);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(s0.add(s1));
         for (long i = o / Float.BYTES, end = from + len; i < end; i++) {
             s += a.getAtIndex(F, i) * b.getAtIndex(F, i);
         }
@@ -116,10 +154,10 @@ final class VectorFloatLoops {
             s3 = g.fma(FloatVector.fromArray(S, x, a3 + c), s3);
         }
         ScalarFloatLoops.dot4(d, dFrom + c, len - c, x, a0 + c, a1 + c, a2 + c, a3 + c, sums, sFrom); // the tail
-        sums[sFrom] += s0.reduceLanes(VectorOperators.ADD);
-        sums[sFrom + 1] += s1.reduceLanes(VectorOperators.ADD);
-        sums[sFrom + 2] += s2.reduceLanes(VectorOperators.ADD);
-        sums[sFrom + 3] += s3.reduceLanes(VectorOperators.ADD);
+        sums[sFrom] += sumLanes(s0);
+        sums[sFrom + 1] += sumLanes(s1);
+        sums[sFrom + 2] += sumLanes(s2);
+        sums[sFrom + 3] += sumLanes(s3);
     }
 
     // The 8x8 transpose swaps bit d of the row with bit d of the column, for d = 4, 2, 1. For a row pair

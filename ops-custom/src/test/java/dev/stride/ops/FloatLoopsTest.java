@@ -172,4 +172,37 @@ class FloatLoopsTest {
             }
         }
     }
+
+    /**
+     * The reductions give the same bits on every call, from the first (interpreted) to the last (compiled by
+     * C2), so that a training run repeats exactly. The values span many magnitudes, so that another order of
+     * additions would round differently.
+     */
+    @Test
+    void reductionsGiveTheSameBitsInterpretedAndCompiled() {
+        Random rnd = new Random(5);
+        int len = 3 * FloatLoops.VECTOR_LANES * 2 + 5;
+        float[] x = new float[len];
+        float[] d = new float[len];
+        for (int i = 0; i < len; i++) {
+            x[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(9)));
+            d[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(9)));
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate((long) len * Float.BYTES);
+            MemorySegment b = arena.allocate((long) len * Float.BYTES);
+            MemorySegment.copy(x, 0, a, F, 0, len);
+            MemorySegment.copy(d, 0, b, F, 0, len);
+            float[] first = null;
+            float[] sums = new float[4];
+            for (int call = 0; call < 30_000; call++) {
+                VectorFloatLoops.dot4(d, 0, len, x, 0, 0, 0, 0, sums, 0);
+                float[] got = {VectorFloatLoops.sum(a, 0, len), VectorFloatLoops.dot(a, b, 0, len), sums[0]};
+                if (first == null) {
+                    first = got;
+                }
+                assertArrayEquals(first, got, "call " + call + " (sum, dot, dot4)");
+            }
+        }
+    }
 }

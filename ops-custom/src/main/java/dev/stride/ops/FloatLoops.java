@@ -3,10 +3,13 @@ package dev.stride.ops;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The inner loops of the custom ops' element-wise and reduction kernels, over f32 elements of off-heap
- * segments, each taking element indices. They run on the JDK's Vector API ({@link VectorFloatLoops}) when the
- * JVM was started with {@code --add-modules jdk.incubator.vector}, and as plain Java loops
- * ({@link ScalarFloatLoops}) otherwise, with the same results up to the order of float additions.
+ * The inner loops of the custom ops' Java kernels: element-wise and reduction loops over f32 elements of
+ * off-heap segments (the squeeze-excitation block), and the channels-last sampling loops and transposes over
+ * Java arrays (the grid sampler, deformable convolution); indices count floats. They run on the JDK's Vector API
+ * ({@link VectorFloatLoops}) when the JVM was started with {@code --add-modules jdk.incubator.vector}, and as
+ * plain Java loops ({@link ScalarFloatLoops}) otherwise, with the same results up to the order of float
+ * additions. Either way a call gives the same bits every time (the vector sums add their lanes in a fixed
+ * order), so that a training run repeats exactly.
  *
  * <p>Why the Vector API: the JIT in JDK 25 vectorises none of these loops over {@code MemorySegment}s by
  * itself (two native segments may overlap, and it keeps float additions in program order), so a scalar scale

@@ -1,6 +1,8 @@
 package dev.stride.ops;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
 
 /**
  * The inner loops of the custom ops' Java kernels: element-wise and reduction loops over f32 elements of
@@ -21,12 +23,46 @@ import java.lang.foreign.MemorySegment;
 public final class FloatLoops {
     private FloatLoops() {}
 
-    /** Whether the loops run on the Vector API: the module is in the JVM and not switched off. */
-    public static final boolean VECTORIZED = vectorApiUsable();
+    /** Why the plain loops run, or null when the Vector API is used. */
+    private static final String PLAIN_BECAUSE = plainBecause();
 
-    private static boolean vectorApiUsable() {
-        return Boolean.parseBoolean(System.getProperty("stride.vector", "true"))
-                && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    /**
+     * Whether the loops run on the Vector API: the module is in the JVM, not switched off, and the JIT goes up to
+     * its optimising tier.
+     */
+    public static final boolean VECTORIZED = PLAIN_BECAUSE == null;
+
+    private static String plainBecause() {
+        if (!Boolean.parseBoolean(System.getProperty("stride.vector", "true"))) {
+            return "-Dstride.vector=false";
+        }
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            return "add --add-modules jdk.incubator.vector to the JVM for SIMD";
+        }
+        String tiered = null;
+        String stopLevel = null;
+        try {
+            HotSpotDiagnosticMXBean hotSpot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+            tiered = hotSpot.getVMOption("TieredCompilation").getValue();
+            stopLevel = hotSpot.getVMOption("TieredStopAtLevel").getValue();
+        } catch (RuntimeException | LinkageError notHotSpot) {
+            // another JVM, or no jdk.management: assume its JIT optimises
+        }
+        return optimisingJit(System.getProperty("java.vm.info", ""), tiered, stopLevel) ? null
+                : "the JIT stops before C2 (-Xint or -XX:TieredStopAtLevel < 4): the Vector API would run as boxed Java, "
+                        + "10-100x slower than the plain loops";
+    }
+
+    /**
+     * Whether HotSpot compiles hot code with C2, the tier that turns Vector API calls into SIMD instructions;
+     * null options (not HotSpot) count as yes.
+     */
+    static boolean optimisingJit(String vmInfo, String tieredCompilation, String tieredStopAtLevel) {
+        if (vmInfo.contains("interpreted mode")) {
+            return false;
+        }
+        return tieredCompilation == null || tieredStopAtLevel == null || !Boolean.parseBoolean(tieredCompilation)
+                || Integer.parseInt(tieredStopAtLevel) >= 4;
     }
 
     /** Floats per vector of {@link VectorFloatLoops}; 1 for the plain loops. */
@@ -37,7 +73,7 @@ public final class FloatLoops {
         if (VECTORIZED) {
             return "Vector API, " + VECTOR_LANES + " floats per vector";
         }
-        return "plain Java loops (add --add-modules jdk.incubator.vector to the JVM for SIMD)";
+        return "plain Java loops (" + PLAIN_BECAUSE + ")";
     }
 
     /** {@code sum_i a[from + i]}, {@code i < len}. */

@@ -2,6 +2,7 @@ package dev.stride.ops;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
@@ -22,6 +23,16 @@ class FloatLoopsTest {
     void testJvmHasTheVectorModuleSoTheSimdPathIsTheOneTested() {
         // Surefire's argLine adds the module; without it every test of the custom ops would run the plain loops.
         assertTrue(FloatLoops.VECTORIZED, FloatLoops.describe());
+    }
+
+    @Test
+    void theVectorApiIsOnlyUsedWhenC2CompilesIt() {
+        assertTrue(FloatLoops.optimisingJit("mixed mode, sharing", "true", "4"));
+        assertTrue(FloatLoops.optimisingJit("mixed mode", "false", "1")); // C2 only
+        assertTrue(FloatLoops.optimisingJit("", null, null)); // not HotSpot
+        assertFalse(FloatLoops.optimisingJit("mixed mode", "true", "1")); // C1 only, a common dev setting
+        assertFalse(FloatLoops.optimisingJit("mixed mode", "true", "3"));
+        assertFalse(FloatLoops.optimisingJit("interpreted mode, sharing", "true", "4")); // -Xint
     }
 
     @Test

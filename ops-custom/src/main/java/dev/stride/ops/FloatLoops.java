@@ -95,6 +95,40 @@ public final class FloatLoops {
         }
     }
 
+    // ---- per-channel runs of channels-last (nhwc) tensors: {@code len} consecutive channels of one pixel ----
+
+    /** {@code acc[accFrom + i] += a[aFrom + i]}. */
+    public static void addTo(MemorySegment a, long aFrom, MemorySegment acc, long accFrom, int len) {
+        if (VECTORIZED) {
+            VectorFloatLoops.addTo(a, aFrom, acc, accFrom, len);
+        } else {
+            ScalarFloatLoops.addTo(a, aFrom, acc, accFrom, len);
+        }
+    }
+
+    /** {@code acc[accFrom + i] += a[from + i] * b[from + i]}. */
+    public static void addProductTo(MemorySegment a, MemorySegment b, long from, MemorySegment acc, long accFrom,
+            int len) {
+        if (VECTORIZED) {
+            VectorFloatLoops.addProductTo(a, b, from, acc, accFrom, len);
+        } else {
+            ScalarFloatLoops.addProductTo(a, b, from, acc, accFrom, len);
+        }
+    }
+
+    /**
+     * {@code dst[from + i] = s[sFrom + i] * a[from + i] + k * t[sFrom + i]}: a per-channel scale {@code s} and
+     * shift {@code k t} of one pixel's channels ({@code t} null: no shift); {@code dst} may be {@code a}.
+     */
+    public static void scaleShiftChannels(MemorySegment a, MemorySegment dst, long from, MemorySegment s,
+            MemorySegment t, long sFrom, float k, int len) {
+        if (VECTORIZED) {
+            VectorFloatLoops.scaleShiftChannels(a, dst, from, s, t, sFrom, k, len);
+        } else {
+            ScalarFloatLoops.scaleShiftChannels(a, dst, from, s, t, sFrom, k, len);
+        }
+    }
+
     // ---- on Java arrays: the channels-last sampling kernels (deformable convolution, grid sampler) ----
 
     /** {@code y[yFrom + c] = v0 x[a0 + c] + v1 x[a1 + c] + v2 x[a2 + c] + v3 x[a3 + c]}: a bilinear sample of {@code len} channels. */

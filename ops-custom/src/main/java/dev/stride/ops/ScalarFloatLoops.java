@@ -57,6 +57,27 @@ final class ScalarFloatLoops {
         }
     }
 
+    static void addTo(MemorySegment a, long aFrom, MemorySegment acc, long accFrom, int len) {
+        for (int i = 0; i < len; i++) {
+            acc.setAtIndex(F, accFrom + i, acc.getAtIndex(F, accFrom + i) + a.getAtIndex(F, aFrom + i));
+        }
+    }
+
+    static void addProductTo(MemorySegment a, MemorySegment b, long from, MemorySegment acc, long accFrom, int len) {
+        for (int i = 0; i < len; i++) {
+            acc.setAtIndex(F, accFrom + i,
+                    acc.getAtIndex(F, accFrom + i) + a.getAtIndex(F, from + i) * b.getAtIndex(F, from + i));
+        }
+    }
+
+    static void scaleShiftChannels(MemorySegment a, MemorySegment dst, long from, MemorySegment s, MemorySegment t,
+            long sFrom, float k, int len) {
+        for (int i = 0; i < len; i++) {
+            float shift = t == null ? 0f : k * t.getAtIndex(F, sFrom + i);
+            dst.setAtIndex(F, from + i, s.getAtIndex(F, sFrom + i) * a.getAtIndex(F, from + i) + shift);
+        }
+    }
+
     static void blend4(float[] x, int a0, int a1, int a2, int a3, float v0, float v1, float v2, float v3, float[] y,
             int yFrom, int len) {
         for (int c = 0; c < len; c++) {

@@ -107,6 +107,41 @@ final class VectorFloatLoops {
         }
     }
 
+    static void addTo(MemorySegment a, long aFrom, MemorySegment acc, long accFrom, int len) {
+        long o = aFrom * Float.BYTES;
+        long q = accFrom * Float.BYTES;
+        int i = 0;
+        for (; i <= len - LANES; i += LANES, o += VECTOR_BYTES, q += VECTOR_BYTES) {
+            FloatVector.fromMemorySegment(S, acc, q, ORDER).add(FloatVector.fromMemorySegment(S, a, o, ORDER))
+                    .intoMemorySegment(acc, q, ORDER);
+        }
+        ScalarFloatLoops.addTo(a, aFrom + i, acc, accFrom + i, len - i);
+    }
+
+    static void addProductTo(MemorySegment a, MemorySegment b, long from, MemorySegment acc, long accFrom, int len) {
+        long o = from * Float.BYTES;
+        long q = accFrom * Float.BYTES;
+        int i = 0;
+        for (; i <= len - LANES; i += LANES, o += VECTOR_BYTES, q += VECTOR_BYTES) {
+            FloatVector.fromMemorySegment(S, a, o, ORDER).fma(FloatVector.fromMemorySegment(S, b, o, ORDER),
+                    FloatVector.fromMemorySegment(S, acc, q, ORDER)).intoMemorySegment(acc, q, ORDER);
+        }
+        ScalarFloatLoops.addProductTo(a, b, from + i, acc, accFrom + i, len - i);
+    }
+
+    static void scaleShiftChannels(MemorySegment a, MemorySegment dst, long from, MemorySegment s, MemorySegment t,
+            long sFrom, float k, int len) {
+        long o = from * Float.BYTES;
+        long q = sFrom * Float.BYTES;
+        int i = 0;
+        for (; i <= len - LANES; i += LANES, o += VECTOR_BYTES, q += VECTOR_BYTES) {
+            FloatVector shift = t == null ? FloatVector.zero(S) : FloatVector.fromMemorySegment(S, t, q, ORDER).mul(k);
+            FloatVector.fromMemorySegment(S, s, q, ORDER).fma(FloatVector.fromMemorySegment(S, a, o, ORDER), shift)
+                    .intoMemorySegment(dst, o, ORDER);
+        }
+        ScalarFloatLoops.scaleShiftChannels(a, dst, from + i, s, t, sFrom + i, k, len - i);
+    }
+
     static void blend4(float[] x, int a0, int a1, int a2, int a3, float v0, float v1, float v2, float v3, float[] y,
             int yFrom, int len) {
         FloatVector w0 = FloatVector.broadcast(S, v0);

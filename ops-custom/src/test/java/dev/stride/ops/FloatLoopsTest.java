@@ -104,6 +104,59 @@ class FloatLoopsTest {
         return s;
     }
 
+    /** The channels-last runs: accumulate, accumulate a product, per-channel scale and shift (and no shift). */
+    @Test
+    void channelRunsMatchTheDefinition() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = random(arena, 1200, 6);
+            MemorySegment b = random(arena, 1200, 7);
+            MemorySegment s = random(arena, 1200, 8);
+            MemorySegment t = random(arena, 1200, 9);
+            float k = 0.37f;
+            for (int len : LENGTHS) {
+                for (int from = 0; from < 3; from++) {
+                    int accFrom = 150 - from;
+                    for (boolean vector : new boolean[] {true, false}) {
+                        String at = (vector ? "vector" : "scalar") + ", len " + len + " from " + from;
+                        MemorySegment sum = random(arena, 1200, 10);
+                        MemorySegment dot = random(arena, 1200, 10);
+                        MemorySegment shifted = arena.allocate(1200L * Float.BYTES);
+                        MemorySegment scaled = arena.allocate(1200L * Float.BYTES);
+                        MemorySegment before = random(arena, 1200, 10);
+                        if (vector) {
+                            VectorFloatLoops.addTo(a, from, sum, accFrom, len);
+                            VectorFloatLoops.addProductTo(a, b, from, dot, accFrom, len);
+                            VectorFloatLoops.scaleShiftChannels(a, shifted, from, s, t, accFrom, k, len);
+                            VectorFloatLoops.scaleShiftChannels(a, scaled, from, s, null, accFrom, k, len);
+                        } else {
+                            ScalarFloatLoops.addTo(a, from, sum, accFrom, len);
+                            ScalarFloatLoops.addProductTo(a, b, from, dot, accFrom, len);
+                            ScalarFloatLoops.scaleShiftChannels(a, shifted, from, s, t, accFrom, k, len);
+                            ScalarFloatLoops.scaleShiftChannels(a, scaled, from, s, null, accFrom, k, len);
+                        }
+                        for (int i = 0; i < 1200; i++) {
+                            int j = i - accFrom; // channel index on the accumulator side
+                            boolean inAcc = j >= 0 && j < len;
+                            float old = before.getAtIndex(F, i);
+                            float wantSum = inAcc ? old + a.getAtIndex(F, from + j) : old;
+                            float wantDot = inAcc ? old + a.getAtIndex(F, from + j) * b.getAtIndex(F, from + j) : old;
+                            assertEquals(wantSum, sum.getAtIndex(F, i), 1e-5f, at + ", addTo element " + i);
+                            assertEquals(wantDot, dot.getAtIndex(F, i), 1e-5f, at + ", addProductTo element " + i);
+                        }
+                        for (int i = 0; i < 1200; i++) {
+                            int c = i - from; // channel index on the pixel side
+                            boolean in = c >= 0 && c < len;
+                            float sc = in ? s.getAtIndex(F, accFrom + c) * a.getAtIndex(F, i) : 0f;
+                            float sh = in ? sc + k * t.getAtIndex(F, accFrom + c) : 0f;
+                            assertEquals(sh, shifted.getAtIndex(F, i), 1e-5f, at + ", scaleShiftChannels element " + i);
+                            assertEquals(sc, scaled.getAtIndex(F, i), 1e-6f, at + ", no shift, element " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void transposeMatchesTheDefinitionForTilesAndEdges() {
         int[][] sizes = {{8, 8}, {32, 784}, {13, 21}, {5, 3}, {16, 9}, {1, 17}, {24, 1}, {0, 5}};

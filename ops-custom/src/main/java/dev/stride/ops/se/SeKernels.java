@@ -27,7 +27,8 @@ import java.util.Arrays;
  *
  * <p>Work is split over (sample, channel) rows in {@code nchw} and over (sample, channel block) or pixel
  * blocks in {@code nhwc}, on {@link Parallel}'s threads. In {@code nchw} a row is one contiguous plane, run by
- * {@link FloatLoops} (SIMD when the JVM has the Vector API module); the {@code nhwc} loops stay plain Java.
+ * {@link FloatLoops} (SIMD when the JVM has the Vector API module); in {@code nhwc} the loops run over one pixel's
+ * run of channels, with the same {@link FloatLoops}.
  *
  * <p>The tensors are checked for dims only (callers such as {@link SqueezeExcitation} check layouts once);
  * {@code x} may be {@code u} itself (in place), and {@code du} may be {@code dx}.
@@ -97,10 +98,7 @@ public final class SeKernels {
             }
             long base = (long) b * hw * c;
             for (int p = 0; p < hw; p++) {
-                long pix = base + (long) p * c;
-                for (int ch = c0; ch < c1; ch++) {
-                    z.setAtIndex(F, zBase + ch, z.getAtIndex(F, zBase + ch) + u.getAtIndex(F, pix + ch));
-                }
+                FloatLoops.addTo(u, base + (long) p * c + c0, z, zBase + c0, c1 - c0);
             }
             for (int ch = c0; ch < c1; ch++) {
                 z.setAtIndex(F, zBase + ch, z.getAtIndex(F, zBase + ch) * inv);
@@ -124,10 +122,7 @@ public final class SeKernels {
             int p1 = Math.min(hw, p0 + pixelsPerTask);
             long sBase = (long) b * c;
             for (int p = p0; p < p1; p++) {
-                long pix = ((long) b * hw + p) * c;
-                for (int ch = 0; ch < c; ch++) {
-                    x.setAtIndex(F, pix + ch, s.getAtIndex(F, sBase + ch) * u.getAtIndex(F, pix + ch));
-                }
+                FloatLoops.scaleShiftChannels(u, x, ((long) b * hw + p) * c, s, null, sBase, 0f, c);
             }
         });
     }
@@ -150,11 +145,7 @@ public final class SeKernels {
             }
             long base = (long) b * hw * c;
             for (int p = 0; p < hw; p++) {
-                long pix = base + (long) p * c;
-                for (int ch = c0; ch < c1; ch++) {
-                    ds.setAtIndex(F, dsBase + ch,
-                            ds.getAtIndex(F, dsBase + ch) + u.getAtIndex(F, pix + ch) * dx.getAtIndex(F, pix + ch));
-                }
+                FloatLoops.addProductTo(u, dx, base + (long) p * c + c0, ds, dsBase + c0, c1 - c0);
             }
         });
     }
@@ -175,11 +166,7 @@ public final class SeKernels {
             int p1 = Math.min(hw, p0 + pixelsPerTask);
             long sBase = (long) b * c;
             for (int p = p0; p < p1; p++) {
-                long pix = ((long) b * hw + p) * c;
-                for (int ch = 0; ch < c; ch++) {
-                    du.setAtIndex(F, pix + ch, s.getAtIndex(F, sBase + ch) * dx.getAtIndex(F, pix + ch)
-                            + dz.getAtIndex(F, sBase + ch) * inv);
-                }
+                FloatLoops.scaleShiftChannels(dx, du, ((long) b * hw + p) * c, s, dz, sBase, inv, c);
             }
         });
     }

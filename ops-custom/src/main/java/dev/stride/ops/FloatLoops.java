@@ -95,37 +95,38 @@ public final class FloatLoops {
         }
     }
 
-    // ---- per-channel runs of channels-last (nhwc) tensors: {@code len} consecutive channels of one pixel ----
+    // ---- channels-last (nhwc) blocks: {@code pixels} pixels {@code stride} floats apart, {@code len} channels each ----
 
-    /** {@code acc[accFrom + i] += a[aFrom + i]}. */
-    public static void addTo(MemorySegment a, long aFrom, MemorySegment acc, long accFrom, int len) {
-        if (VECTORIZED) {
-            VectorFloatLoops.addTo(a, aFrom, acc, accFrom, len);
-        } else {
-            ScalarFloatLoops.addTo(a, aFrom, acc, accFrom, len);
-        }
+    /** {@code acc[accFrom + i] = sum_p a[from + p * stride + i]}, {@code i < len}: per-channel sums over pixels. */
+    public static void sumPixels(MemorySegment a, long from, int pixels, int stride, MemorySegment acc, long accFrom,
+            int len) {
+        dotPixels(a, null, from, pixels, stride, acc, accFrom, len);
     }
 
-    /** {@code acc[accFrom + i] += a[from + i] * b[from + i]}. */
-    public static void addProductTo(MemorySegment a, MemorySegment b, long from, MemorySegment acc, long accFrom,
-            int len) {
+    /**
+     * {@code acc[accFrom + i] = sum_p a[q] * b[q]}, {@code q = from + p * stride + i}: per-channel dot products
+     * ({@code b} null: {@link #sumPixels}).
+     */
+    public static void dotPixels(MemorySegment a, MemorySegment b, long from, int pixels, int stride, MemorySegment acc,
+            long accFrom, int len) {
         if (VECTORIZED) {
-            VectorFloatLoops.addProductTo(a, b, from, acc, accFrom, len);
+            VectorFloatLoops.sumPixels(a, b, from, pixels, stride, acc, accFrom, len);
         } else {
-            ScalarFloatLoops.addProductTo(a, b, from, acc, accFrom, len);
+            ScalarFloatLoops.sumPixels(a, b, from, pixels, stride, acc, accFrom, len);
         }
     }
 
     /**
-     * {@code dst[from + i] = s[sFrom + i] * a[from + i] + k * t[sFrom + i]}: a per-channel scale {@code s} and
-     * shift {@code k t} of one pixel's channels ({@code t} null: no shift); {@code dst} may be {@code a}.
+     * {@code dst[q] = s[sFrom + i] * a[q] + k * t[sFrom + i]}, {@code q = from + p * len + i}, for {@code pixels}
+     * consecutive pixels of {@code len} channels: a per-channel scale and shift ({@code t} null: no shift);
+     * {@code dst} may be {@code a}.
      */
-    public static void scaleShiftChannels(MemorySegment a, MemorySegment dst, long from, MemorySegment s,
-            MemorySegment t, long sFrom, float k, int len) {
+    public static void scaleShiftPixels(MemorySegment a, MemorySegment dst, long from, int pixels, int len,
+            MemorySegment s, MemorySegment t, long sFrom, float k) {
         if (VECTORIZED) {
-            VectorFloatLoops.scaleShiftChannels(a, dst, from, s, t, sFrom, k, len);
+            VectorFloatLoops.scaleShiftPixels(a, dst, from, pixels, len, s, t, sFrom, k);
         } else {
-            ScalarFloatLoops.scaleShiftChannels(a, dst, from, s, t, sFrom, k, len);
+            ScalarFloatLoops.scaleShiftPixels(a, dst, from, pixels, len, s, t, sFrom, k);
         }
     }
 

@@ -57,22 +57,28 @@ final class ScalarFloatLoops {
         }
     }
 
-    static void addTo(MemorySegment a, long aFrom, MemorySegment acc, long accFrom, int len) {
+    static void sumPixels(MemorySegment a, MemorySegment b, long from, int pixels, int stride, MemorySegment acc,
+            long accFrom, int len) {
         for (int i = 0; i < len; i++) {
-            acc.setAtIndex(F, accFrom + i, acc.getAtIndex(F, accFrom + i) + a.getAtIndex(F, aFrom + i));
+            float sum = 0f;
+            for (long q = from + i, end = q + (long) pixels * stride; q < end; q += stride) {
+                sum += b == null ? a.getAtIndex(F, q) : a.getAtIndex(F, q) * b.getAtIndex(F, q);
+            }
+            acc.setAtIndex(F, accFrom + i, sum);
         }
     }
 
-    static void addProductTo(MemorySegment a, MemorySegment b, long from, MemorySegment acc, long accFrom, int len) {
-        for (int i = 0; i < len; i++) {
-            acc.setAtIndex(F, accFrom + i,
-                    acc.getAtIndex(F, accFrom + i) + a.getAtIndex(F, from + i) * b.getAtIndex(F, from + i));
+    static void scaleShiftPixels(MemorySegment a, MemorySegment dst, long from, int pixels, int len, MemorySegment s,
+            MemorySegment t, long sFrom, float k) {
+        for (int p = 0; p < pixels; p++) {
+            scaleShiftChannels(a, dst, from + (long) p * len, s, t, sFrom, k, 0, len);
         }
     }
 
+    /** {@link #scaleShiftPixels} for channels {@code [i0, len)} of the pixel at {@code from}. */
     static void scaleShiftChannels(MemorySegment a, MemorySegment dst, long from, MemorySegment s, MemorySegment t,
-            long sFrom, float k, int len) {
-        for (int i = 0; i < len; i++) {
+            long sFrom, float k, int i0, int len) {
+        for (int i = i0; i < len; i++) {
             float shift = t == null ? 0f : k * t.getAtIndex(F, sFrom + i);
             dst.setAtIndex(F, from + i, s.getAtIndex(F, sFrom + i) * a.getAtIndex(F, from + i) + shift);
         }

@@ -107,39 +107,70 @@ final class VectorFloatLoops {
         }
     }
 
-    static void addTo(MemorySegment a, long aFrom, MemorySegment acc, long accFrom, int len) {
-        long o = aFrom * Float.BYTES;
-        long q = accFrom * Float.BYTES;
+    /**
+     * Per-channel sums down the pixels of {@code a}, or of {@code a * b} when {@code b} is not null: a vector of
+     * channels at a time, with two accumulators (even and odd pixels) so that the add latency does not bound
+     * them; channels beyond the last whole vector run as plain loops.
+     */
+    static void sumPixels(MemorySegment a, MemorySegment b, long from, int pixels, int stride, MemorySegment acc,
+            long accFrom, int len) {
+        long step = (long) stride * Float.BYTES;
         int i = 0;
-        for (; i <= len - LANES; i += LANES, o += VECTOR_BYTES, q += VECTOR_BYTES) {
-            FloatVector.fromMemorySegment(S, acc, q, ORDER).add(FloatVector.fromMemorySegment(S, a, o, ORDER))
-                    .intoMemorySegment(acc, q, ORDER);
+        for (; i <= len - LANES; i += LANES) {
+            FloatVector s0 = FloatVector.zero(S);
+            FloatVector s1 = s0;
+            long o = (from + i) * Float.BYTES;
+            int p = 0;
+            for (; p + 1 < pixels; p += 2, o += 2 * step) {
+                s0 = addTerm(a, b, o, s0);
+                s1 = addTerm(a, b, o + step, s1);
+            }
+            if (p < pixels) {
+                s0 = addTerm(a, b, o, s0);
+            }
+            s0.add(s1).intoMemorySegment(acc, (accFrom + i) * Float.BYTES, ORDER);
         }
-        ScalarFloatLoops.addTo(a, aFrom + i, acc, accFrom + i, len - i);
+        ScalarFloatLoops.sumPixels(a, b, from + i, pixels, stride, acc, accFrom + i, len - i);
     }
 
-    static void addProductTo(MemorySegment a, MemorySegment b, long from, MemorySegment acc, long accFrom, int len) {
-        long o = from * Float.BYTES;
-        long q = accFrom * Float.BYTES;
-        int i = 0;
-        for (; i <= len - LANES; i += LANES, o += VECTOR_BYTES, q += VECTOR_BYTES) {
-            FloatVector.fromMemorySegment(S, a, o, ORDER).fma(FloatVector.fromMemorySegment(S, b, o, ORDER),
-                    FloatVector.fromMemorySegment(S, acc, q, ORDER)).intoMemorySegment(acc, q, ORDER);
-        }
-        ScalarFloatLoops.addProductTo(a, b, from + i, acc, accFrom + i, len - i);
+    /** {@code sum + a[o]}, or {@code sum + a[o] * b[o]}; {@code o} in bytes. */
+    private static FloatVector addTerm(MemorySegment a, MemorySegment b, long o, FloatVector sum) {
+        FloatVector v = FloatVector.fromMemorySegment(S, a, o, ORDER);
+        return b == null ? sum.add(v) : v.fma(FloatVector.fromMemorySegment(S, b, o, ORDER), sum);
     }
 
-    static void scaleShiftChannels(MemorySegment a, MemorySegment dst, long from, MemorySegment s, MemorySegment t,
-            long sFrom, float k, int len) {
-        long o = from * Float.BYTES;
-        long q = sFrom * Float.BYTES;
-        int i = 0;
-        for (; i <= len - LANES; i += LANES, o += VECTOR_BYTES, q += VECTOR_BYTES) {
-            FloatVector shift = t == null ? FloatVector.zero(S) : FloatVector.fromMemorySegment(S, t, q, ORDER).mul(k);
-            FloatVector.fromMemorySegment(S, s, q, ORDER).fma(FloatVector.fromMemorySegment(S, a, o, ORDER), shift)
-                    .intoMemorySegment(dst, o, ORDER);
+    static void scaleShiftPixels(MemorySegment a, MemorySegment dst, long from, int pixels, int len, MemorySegment s,
+            MemorySegment t, long sFrom, float k) {
+        int whole = len - len % LANES;
+        long q0 = sFrom * Float.BYTES;
+        if (whole == len) { // one run over all the pixels, the channel position cycling through the scales
+            long qEnd = q0 + (long) len * Float.BYTES;
+            long q = q0;
+            for (long o = from * Float.BYTES, end = o + (long) pixels * len * Float.BYTES; o < end; o += VECTOR_BYTES) {
+                scaleShiftVector(a, dst, o, s, t, q, k);
+                q += VECTOR_BYTES;
+                if (q == qEnd) {
+                    q = q0;
+                }
+            }
+            return;
         }
-        ScalarFloatLoops.scaleShiftChannels(a, dst, from + i, s, t, sFrom + i, k, len - i);
+        for (int p = 0; p < pixels; p++) {
+            long pixel = from + (long) p * len;
+            long o = pixel * Float.BYTES;
+            for (long q = q0, end = q0 + (long) whole * Float.BYTES; q < end; q += VECTOR_BYTES, o += VECTOR_BYTES) {
+                scaleShiftVector(a, dst, o, s, t, q, k);
+            }
+            ScalarFloatLoops.scaleShiftChannels(a, dst, pixel, s, t, sFrom, k, whole, len);
+        }
+    }
+
+    /** One vector of {@link #scaleShiftPixels}: pixel values at byte {@code o}, scales and shifts at byte {@code q}. */
+    private static void scaleShiftVector(MemorySegment a, MemorySegment dst, long o, MemorySegment s, MemorySegment t,
+            long q, float k) {
+        FloatVector shift = t == null ? FloatVector.zero(S) : FloatVector.fromMemorySegment(S, t, q, ORDER).mul(k);
+        FloatVector.fromMemorySegment(S, s, q, ORDER).fma(FloatVector.fromMemorySegment(S, a, o, ORDER), shift)
+                .intoMemorySegment(dst, o, ORDER);
     }
 
     static void blend4(float[] x, int a0, int a1, int a2, int a3, float v0, float v1, float v2, float v3, float[] y,

@@ -104,53 +104,64 @@ class FloatLoopsTest {
         return s;
     }
 
-    /** The channels-last runs: accumulate, accumulate a product, per-channel scale and shift (and no shift). */
+    /**
+     * The channels-last blocks: per-channel sums and dot products down pixels {@code stride} apart, and the
+     * per-channel scale and shift of consecutive pixels (with and without the shift), against the definitions.
+     */
     @Test
-    void channelRunsMatchTheDefinition() {
+    void channelsLastBlocksMatchTheDefinition() {
+        int stride = 37; // channels per pixel; the blocks read len <= stride of them, from channel c0
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment a = random(arena, 1200, 6);
-            MemorySegment b = random(arena, 1200, 7);
-            MemorySegment s = random(arena, 1200, 8);
-            MemorySegment t = random(arena, 1200, 9);
+            MemorySegment a = random(arena, 40 * stride + 8, 6);
+            MemorySegment b = random(arena, 40 * stride + 8, 7);
+            MemorySegment s = random(arena, 64, 8);
+            MemorySegment t = random(arena, 64, 9);
             float k = 0.37f;
-            for (int len : LENGTHS) {
-                for (int from = 0; from < 3; from++) {
-                    int accFrom = 150 - from;
+            for (int pixels : new int[] {0, 1, 2, 7, 40}) {
+                for (int len : new int[] {0, 1, 7, 8, 9, 17, 33, 37}) {
+                    int c0 = Math.min(3, stride - len);
                     for (boolean vector : new boolean[] {true, false}) {
-                        String at = (vector ? "vector" : "scalar") + ", len " + len + " from " + from;
-                        MemorySegment sum = random(arena, 1200, 10);
-                        MemorySegment dot = random(arena, 1200, 10);
-                        MemorySegment shifted = arena.allocate(1200L * Float.BYTES);
-                        MemorySegment scaled = arena.allocate(1200L * Float.BYTES);
-                        MemorySegment before = random(arena, 1200, 10);
+                        String at = (vector ? "vector" : "scalar") + ", " + pixels + " pixels, len " + len;
+                        MemorySegment sums = arena.allocate(64L * Float.BYTES).fill((byte) 0x7f);
+                        MemorySegment dots = arena.allocate(64L * Float.BYTES).fill((byte) 0x7f);
+                        MemorySegment shifted = arena.allocate((long) pixels * len * Float.BYTES + 8);
+                        MemorySegment scaled = arena.allocate((long) pixels * len * Float.BYTES + 8);
                         if (vector) {
-                            VectorFloatLoops.addTo(a, from, sum, accFrom, len);
-                            VectorFloatLoops.addProductTo(a, b, from, dot, accFrom, len);
-                            VectorFloatLoops.scaleShiftChannels(a, shifted, from, s, t, accFrom, k, len);
-                            VectorFloatLoops.scaleShiftChannels(a, scaled, from, s, null, accFrom, k, len);
+                            VectorFloatLoops.sumPixels(a, null, c0, pixels, stride, sums, 5, len);
+                            VectorFloatLoops.sumPixels(a, b, c0, pixels, stride, dots, 5, len);
+                            VectorFloatLoops.scaleShiftPixels(a, shifted, 1, pixels, len, s, t, 2, k);
+                            VectorFloatLoops.scaleShiftPixels(a, scaled, 1, pixels, len, s, null, 2, k);
                         } else {
-                            ScalarFloatLoops.addTo(a, from, sum, accFrom, len);
-                            ScalarFloatLoops.addProductTo(a, b, from, dot, accFrom, len);
-                            ScalarFloatLoops.scaleShiftChannels(a, shifted, from, s, t, accFrom, k, len);
-                            ScalarFloatLoops.scaleShiftChannels(a, scaled, from, s, null, accFrom, k, len);
+                            ScalarFloatLoops.sumPixels(a, null, c0, pixels, stride, sums, 5, len);
+                            ScalarFloatLoops.sumPixels(a, b, c0, pixels, stride, dots, 5, len);
+                            ScalarFloatLoops.scaleShiftPixels(a, shifted, 1, pixels, len, s, t, 2, k);
+                            ScalarFloatLoops.scaleShiftPixels(a, scaled, 1, pixels, len, s, null, 2, k);
                         }
-                        for (int i = 0; i < 1200; i++) {
-                            int j = i - accFrom; // channel index on the accumulator side
-                            boolean inAcc = j >= 0 && j < len;
-                            float old = before.getAtIndex(F, i);
-                            float wantSum = inAcc ? old + a.getAtIndex(F, from + j) : old;
-                            float wantDot = inAcc ? old + a.getAtIndex(F, from + j) * b.getAtIndex(F, from + j) : old;
-                            assertEquals(wantSum, sum.getAtIndex(F, i), 1e-5f, at + ", addTo element " + i);
-                            assertEquals(wantDot, dot.getAtIndex(F, i), 1e-5f, at + ", addProductTo element " + i);
+                        for (int i = 0; i < 64; i++) {
+                            double sum = 0;
+                            double dot = 0;
+                            for (int p = 0; p < pixels; p++) {
+                                long q = c0 + (long) p * stride + (i - 5);
+                                if (i >= 5 && i < 5 + len) {
+                                    sum += a.getAtIndex(F, q);
+                                    dot += (double) a.getAtIndex(F, q) * b.getAtIndex(F, q);
+                                }
+                            }
+                            boolean in = i >= 5 && i < 5 + len;
+                            float marker = Float.intBitsToFloat(0x7f7f7f7f);
+                            assertEquals(in ? sum : marker, sums.getAtIndex(F, i), 1e-5 * (1 + pixels), at + ", sum " + i);
+                            assertEquals(in ? dot : marker, dots.getAtIndex(F, i), 1e-5 * (1 + pixels), at + ", dot " + i);
                         }
-                        for (int i = 0; i < 1200; i++) {
-                            int c = i - from; // channel index on the pixel side
-                            boolean in = c >= 0 && c < len;
-                            float sc = in ? s.getAtIndex(F, accFrom + c) * a.getAtIndex(F, i) : 0f;
-                            float sh = in ? sc + k * t.getAtIndex(F, accFrom + c) : 0f;
-                            assertEquals(sh, shifted.getAtIndex(F, i), 1e-5f, at + ", scaleShiftChannels element " + i);
-                            assertEquals(sc, scaled.getAtIndex(F, i), 1e-6f, at + ", no shift, element " + i);
+                        for (int p = 0; p < pixels; p++) {
+                            for (int i = 0; i < len; i++) {
+                                long q = 1 + (long) p * len + i;
+                                float sc = s.getAtIndex(F, 2 + i) * a.getAtIndex(F, q);
+                                assertEquals(sc + k * t.getAtIndex(F, 2 + i), shifted.getAtIndex(F, q), 1e-5f,
+                                        at + ", scale and shift, pixel " + p + " channel " + i);
+                                assertEquals(sc, scaled.getAtIndex(F, q), 1e-6f, at + ", scale, pixel " + p + " channel " + i);
+                            }
                         }
+                        assertEquals(0f, shifted.getAtIndex(F, 0), at + ": wrote before from");
                     }
                 }
             }

@@ -27,8 +27,8 @@ import java.util.Arrays;
  *
  * <p>Work is split over (sample, channel) rows in {@code nchw} and over (sample, channel block) or pixel
  * blocks in {@code nhwc}, on {@link Parallel}'s threads. In {@code nchw} a row is one contiguous plane, run by
- * {@link FloatLoops} (SIMD when the JVM has the Vector API module); in {@code nhwc} the loops run over one pixel's
- * run of channels, with the same {@link FloatLoops}.
+ * {@link FloatLoops} (SIMD when the JVM has the Vector API module); in {@code nhwc} they run a vector of channels down
+ * a block of pixels ({@link FloatLoops#sumPixels} and the like).
  *
  * <p>The tensors are checked for dims only (callers such as {@link SqueezeExcitation} check layouts once);
  * {@code x} may be {@code u} itself (in place), and {@code du} may be {@code dx}.
@@ -93,13 +93,7 @@ public final class SeKernels {
             int c0 = (task % blocks) * NHWC_CHANNEL_BLOCK;
             int c1 = Math.min(c, c0 + NHWC_CHANNEL_BLOCK);
             long zBase = (long) b * c;
-            for (int ch = c0; ch < c1; ch++) {
-                z.setAtIndex(F, zBase + ch, 0f);
-            }
-            long base = (long) b * hw * c;
-            for (int p = 0; p < hw; p++) {
-                FloatLoops.addTo(u, base + (long) p * c + c0, z, zBase + c0, c1 - c0);
-            }
+            FloatLoops.sumPixels(u, (long) b * hw * c + c0, hw, c, z, zBase + c0, c1 - c0);
             for (int ch = c0; ch < c1; ch++) {
                 z.setAtIndex(F, zBase + ch, z.getAtIndex(F, zBase + ch) * inv);
             }
@@ -120,10 +114,7 @@ public final class SeKernels {
             int b = task / tasksPerSample;
             int p0 = (task % tasksPerSample) * pixelsPerTask;
             int p1 = Math.min(hw, p0 + pixelsPerTask);
-            long sBase = (long) b * c;
-            for (int p = p0; p < p1; p++) {
-                FloatLoops.scaleShiftChannels(u, x, ((long) b * hw + p) * c, s, null, sBase, 0f, c);
-            }
+            FloatLoops.scaleShiftPixels(u, x, ((long) b * hw + p0) * c, p1 - p0, c, s, null, (long) b * c, 0f);
         });
     }
 
@@ -139,14 +130,7 @@ public final class SeKernels {
             int b = task / blocks;
             int c0 = (task % blocks) * NHWC_CHANNEL_BLOCK;
             int c1 = Math.min(c, c0 + NHWC_CHANNEL_BLOCK);
-            long dsBase = (long) b * c;
-            for (int ch = c0; ch < c1; ch++) {
-                ds.setAtIndex(F, dsBase + ch, 0f);
-            }
-            long base = (long) b * hw * c;
-            for (int p = 0; p < hw; p++) {
-                FloatLoops.addProductTo(u, dx, base + (long) p * c + c0, ds, dsBase + c0, c1 - c0);
-            }
+            FloatLoops.dotPixels(u, dx, (long) b * hw * c + c0, hw, c, ds, (long) b * c + c0, c1 - c0);
         });
     }
 
@@ -164,10 +148,7 @@ public final class SeKernels {
             int b = task / tasksPerSample;
             int p0 = (task % tasksPerSample) * pixelsPerTask;
             int p1 = Math.min(hw, p0 + pixelsPerTask);
-            long sBase = (long) b * c;
-            for (int p = p0; p < p1; p++) {
-                FloatLoops.scaleShiftChannels(dx, du, ((long) b * hw + p) * c, s, dz, sBase, inv, c);
-            }
+            FloatLoops.scaleShiftPixels(dx, du, ((long) b * hw + p0) * c, p1 - p0, c, s, dz, (long) b * c, inv);
         });
     }
 

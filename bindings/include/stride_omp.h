@@ -13,10 +13,11 @@ int omp_get_num_procs(void);
 
 /*
  * libgomp's entry point for `#pragma omp parallel` (GCC's ABI, libgomp_g.h): runs fn(data) on every thread of
- * a team of num_threads (0: the default), the caller being thread 0, and returns when all are done.
- * fn is declared as a plain address here, `void (*fn)(void *)` in libgomp (the same on x86-64): the bindings
- * make no upcalls, so the caller passes the address of its own upcall stub.
+ * a team of num_threads (0: the default), the caller being thread 0, and returns when all are done. The typedef
+ * gives Java the callback class (stride_omp_fn) whose upcall stubs are passed as fn.
  */
-void GOMP_parallel(void *fn, void *data, unsigned num_threads, unsigned flags);
+typedef void (*stride_omp_fn)(void *data);
+
+void GOMP_parallel(stride_omp_fn fn, void *data, unsigned num_threads, unsigned flags);
 
 #endif

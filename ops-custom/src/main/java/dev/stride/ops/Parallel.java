@@ -1,14 +1,10 @@
 package dev.stride.ops;
 
 import dev.stride.bindings.omp.omp_h;
+import dev.stride.bindings.omp.stride_omp_fn;
 import dev.stride.core.Dnnl;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
@@ -17,7 +13,7 @@ import java.util.function.IntConsumer;
  * Runs the Java kernels of the custom ops over index ranges on oneDNN's own OpenMP threads: a call opens an
  * OpenMP parallel region ({@code GOMP_parallel}, the entry point GCC compiles {@code #pragma omp parallel}
  * to, bound in {@code omp_h} like the other libgomp calls) whose threads call back into Java, through an upcall
- * stub made here since the generated bindings make no upcalls, and take chunks of the range until none is left.
+ * stub of the generated callback type {@code stride_omp_fn}, and take chunks of the range until none is left.
  *
  * <p>Why those threads: an op alternates Java phases (gather, scatter, squeeze, scale) with oneDNN calls
  * (GEMMs, inner products) many times a step. After each oneDNN call its OpenMP threads spin for a while
@@ -39,8 +35,11 @@ public final class Parallel {
     private static final AtomicBoolean BUSY = new AtomicBoolean();
     /** The running call's work, read by the OpenMP threads' call back. */
     private static volatile Job job;
-    /** The upcall stub of {@link #work}: the {@code fn} every call hands to {@code GOMP_parallel}. */
-    private static final MemorySegment CALL_BACK = callBack();
+    /**
+     * The upcall stub of {@link #work}: the {@code fn} every call hands to {@code GOMP_parallel}. Never freed: the
+     * OpenMP threads may call it as long as the JVM runs.
+     */
+    private static final MemorySegment CALL_BACK = stride_omp_fn.allocate(Parallel::work, Arena.global());
 
     /**
      * Calls {@code body.accept(i)} for every {@code i} in {@code [0, n)}, split into contiguous chunks of at
@@ -120,17 +119,6 @@ public final class Parallel {
             if (f != null) {
                 throw new IllegalStateException(f);
             }
-        }
-    }
-
-    /** An upcall stub for {@link #work}, never freed (the OpenMP threads may call it as long as the JVM runs). */
-    private static MemorySegment callBack() {
-        try {
-            return Linker.nativeLinker().upcallStub(MethodHandles.lookup().findStatic(Parallel.class, "work",
-                    MethodType.methodType(void.class, MemorySegment.class)),
-                    FunctionDescriptor.ofVoid(ValueLayout.ADDRESS), Arena.global());
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -4,7 +4,7 @@ import java.util.List;
 
 /** What the parser found in the headers, in declaration order; the writer turns it into Java. */
 record Api(String libraryVersion, List<Header> headers, List<Function> functions, List<Constant> enumConstants,
-           List<Constant> macros, List<Struct> structs) {
+           List<Constant> macros, List<Struct> structs, List<Callback> callbacks) {
 
     /** A parsed header: path relative to the include directory, and the SHA-256 of its bytes. */
     record Header(String path, String sha256) {}
@@ -35,6 +35,9 @@ record Api(String libraryVersion, List<Header> headers, List<Function> functions
     record Param(String name, Type type) {}
 
     record Function(String name, Type returnType, List<Param> params) {}
+
+    /** A typedef'd function pointer ({@code typedef R (*name)(params)}): C calls it, so Java implements it. */
+    record Callback(String name, Type returnType, List<Param> params) {}
 
     /**
      * An enum constant or an evaluated macro. {@code bits} holds integers as the Java value

@@ -1,5 +1,6 @@
 package dev.stride.bindings.generator;
 
+import dev.stride.bindings.generator.Api.Callback;
 import dev.stride.bindings.generator.Api.Constant;
 import dev.stride.bindings.generator.Api.Field;
 import dev.stride.bindings.generator.Api.Function;
@@ -8,13 +9,14 @@ import dev.stride.bindings.generator.Api.Struct;
 import dev.stride.bindings.generator.Api.Type;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * Writes Java sources in jextract's shape: one header class with a downcall per function (handle
- * created lazily in a nested holder), an accessor per enum constant and macro, and one class per
- * struct. Output depends only on the {@link Api} and the {@link Config}: no dates, no absolute paths.
+ * created lazily in a nested holder), an accessor per enum constant and macro, one class per
+ * struct, and one class per function pointer typedef (its Java interface and an upcall stub factory). Output depends only on the {@link Api} and the {@link Config}: no dates, no absolute paths.
  */
 final class BindingsWriter {
 
@@ -41,6 +43,9 @@ final class BindingsWriter {
         files.put(dir + config.headerClass() + ".java", headerClass());
         for (Struct s : api.structs()) {
             files.put(dir + s.name() + ".java", structClass(s));
+        }
+        for (Callback c : api.callbacks()) {
+            files.put(dir + c.name() + ".java", callbackClass(c));
         }
         return files;
     }
@@ -117,28 +122,45 @@ final class BindingsWriter {
         return b.toString();
     }
 
-    private void function(StringBuilder b, Function f) {
-        String n = f.name();
+    /** {@code FunctionDescriptor.of(...)} for a signature, the layouts one per line at {@code indent}. */
+    private String descriptor(Type returnType, List<Param> params, String indent) {
         StringBuilder layouts = new StringBuilder();
-        if (f.returnType() != Type.VOID) {
-            layouts.append("\n            ").append(config.headerClass()).append('.').append(f.returnType().layout);
+        if (returnType != Type.VOID) {
+            layouts.append("\n").append(indent).append("    ").append(config.headerClass()).append('.')
+                    .append(returnType.layout);
         }
-        for (Param p : f.params()) {
+        for (Param p : params) {
             if (!layouts.isEmpty()) {
                 layouts.append(',');
             }
-            layouts.append("\n            ").append(config.headerClass()).append('.').append(p.type().layout);
+            layouts.append("\n").append(indent).append("    ").append(config.headerClass()).append('.')
+                    .append(p.type().layout);
         }
-        String desc = (f.returnType() == Type.VOID ? "FunctionDescriptor.ofVoid(" : "FunctionDescriptor.of(")
-                + layouts + (layouts.isEmpty() ? ")" : "\n        )");
-        StringBuilder params = new StringBuilder();
+        return (returnType == Type.VOID ? "FunctionDescriptor.ofVoid(" : "FunctionDescriptor.of(")
+                + layouts + (layouts.isEmpty() ? ")" : "\n" + indent + ")");
+    }
+
+    /** {@code int a, MemorySegment b}: a Java parameter list. */
+    private static String javaParams(List<Param> params) {
+        StringBuilder b = new StringBuilder();
+        for (Param p : params) {
+            if (!b.isEmpty()) {
+                b.append(", ");
+            }
+            b.append(p.type().java).append(' ').append(javaName(p.name()));
+        }
+        return b.toString();
+    }
+
+    private void function(StringBuilder b, Function f) {
+        String n = f.name();
+        String desc = descriptor(f.returnType(), f.params(), "        ");
+        String params = javaParams(f.params());
         StringBuilder args = new StringBuilder();
         for (Param p : f.params()) {
-            if (!params.isEmpty()) {
-                params.append(", ");
+            if (!args.isEmpty()) {
                 args.append(", ");
             }
-            params.append(p.type().java).append(' ').append(javaName(p.name()));
             args.append(javaName(p.name()));
         }
         String ret = f.returnType().java;
@@ -267,6 +289,62 @@ final class BindingsWriter {
                 }
             }
         }
+        return b.toString();
+    }
+
+    // ---- callback classes ------------------------------------------------------------------------------
+
+    /**
+     * jextract's shape for a function pointer typedef: the Java interface C calls, its descriptor, and
+     * {@code allocate}, which makes an upcall stub (a C function pointer) living as long as an arena.
+     */
+    private String callbackClass(Callback c) {
+        StringBuilder b = new StringBuilder(banner());
+        b.append("""
+                import java.lang.foreign.*;
+                import java.lang.invoke.MethodHandle;
+                import java.lang.invoke.MethodHandles;
+
+                /** The C function pointer type {@code %1$s}: implement {@link Function}, pass {@link #allocate}. */
+                public final class %1$s {
+
+                    private %1$s() {
+                        // static members only
+                    }
+
+                    /** What C calls through a {@code %1$s}. */
+                    @FunctionalInterface
+                    public interface Function {
+                        %2$s apply(%3$s);
+                    }
+
+                    private static final FunctionDescriptor $DESC = %4$s;
+
+                    /** The descriptor of {@code %1$s}. */
+                    public static FunctionDescriptor descriptor() {
+                        return $DESC;
+                    }
+
+                    private static final MethodHandle UP$MH;
+
+                    static {
+                        try {
+                            UP$MH = MethodHandles.lookup().findVirtual(Function.class, "apply", $DESC.toMethodType());
+                        } catch (ReflectiveOperationException e) {
+                            throw new ExceptionInInitializerError(e);
+                        }
+                    }
+
+                    /**
+                     * An upcall stub calling {@code fi}, valid as long as {@code arena} is alive. An exception
+                     * escaping {@code fi} ends the JVM: catch everything inside it.
+                     */
+                    public static MemorySegment allocate(%1$s.Function fi, Arena arena) {
+                        return Linker.nativeLinker().upcallStub(UP$MH.bindTo(fi), $DESC, arena);
+                    }
+                }
+                """.formatted(c.name(), c.returnType().java, javaParams(c.params()),
+                descriptor(c.returnType(), c.params(), "    ")));
         return b.toString();
     }
 

@@ -1,5 +1,6 @@
 package dev.stride.bindings.generator;
 
+import dev.stride.bindings.generator.Api.Callback;
 import dev.stride.bindings.generator.Api.Constant;
 import dev.stride.bindings.generator.Api.Field;
 import dev.stride.bindings.generator.Api.Function;
@@ -51,6 +52,7 @@ final class HeaderParser {
     private final Map<String, Function> functions = new LinkedHashMap<>();
     private final List<Constant> enumConstants = new ArrayList<>();
     private final Map<String, Struct> structs = new LinkedHashMap<>();
+    private final Map<String, Callback> callbacks = new LinkedHashMap<>();
     private final Map<String, Location> macroCandidates = new LinkedHashMap<>();
 
     HeaderParser(LibClang clang, Config config, Path includeDir) {
@@ -106,7 +108,7 @@ final class HeaderParser {
                     + "config's exclude list, with a reason, if it needs no binding):\n  " + String.join("\n  ", errors));
         }
         return new Api(version(macros), headers, List.copyOf(functions.values()), List.copyOf(enumConstants),
-                macros, List.copyOf(structs.values()));
+                macros, List.copyOf(structs.values()), List.copyOf(callbacks.values()));
     }
 
     private List<Header> hashHeaders() {
@@ -298,6 +300,16 @@ final class HeaderParser {
 
     private void typedef(MemorySegment cursor, String name, Location loc, Arena arena) {
         MemorySegment canon = clang.canonical(clang.typedefUnderlyingType(cursor, arena), arena);
+        if (clang.typeKind(canon) == TYPE_POINTER && isFunction(clang.pointee(canon, arena), arena)) {
+            if (!excluded(name) && !callbacks.containsKey(name)) {
+                try {
+                    callbacks.put(name, callback(cursor, name, clang.pointee(canon, arena), arena));
+                } catch (Unsupported e) {
+                    fail(name, loc, e.getMessage());
+                }
+            }
+            return;
+        }
         if (clang.typeKind(canon) != TYPE_RECORD) {
             return; // an alias: uses resolve to the canonical type
         }
@@ -306,6 +318,34 @@ final class HeaderParser {
             return;
         }
         record(decl, name, loc, arena);
+    }
+
+    private boolean isFunction(MemorySegment type, Arena arena) {
+        int kind = clang.typeKind(clang.canonical(type, arena));
+        return kind == TYPE_FUNCTION_PROTO || kind == TYPE_FUNCTION_NO_PROTO;
+    }
+
+    /** A function pointer typedef: its signature from the function type, its parameter names from the typedef. */
+    private Callback callback(MemorySegment cursor, String name, MemorySegment fnType, Arena arena) throws Unsupported {
+        if (clang.typeKind(clang.canonical(fnType, arena)) == TYPE_FUNCTION_NO_PROTO) {
+            throw new Unsupported("callback without a prototype (write `(void)` for no parameters)");
+        }
+        if (clang.isVariadic(fnType)) {
+            throw new Unsupported("variadic callback");
+        }
+        Type ret = map(clang.functionResult(fnType, arena), false, true, arena, "callback return type");
+        List<Param> params = new ArrayList<>();
+        for (MemorySegment c : clang.children(cursor, arena)) {
+            if (clang.kind(c) != CURSOR_PARM_DECL) {
+                continue;
+            }
+            String pname = clang.spelling(c, arena);
+            if (pname.isEmpty()) {
+                pname = "x" + params.size();
+            }
+            params.add(new Param(pname, map(clang.type(c, arena), true, false, arena, "callback parameter " + pname)));
+        }
+        return new Callback(name, ret, List.copyOf(params));
     }
 
     private void record(MemorySegment cursor, String name, Location loc, Arena arena) {
@@ -360,7 +400,8 @@ final class HeaderParser {
 
     /**
      * Maps a C type to a carrier. Arrays only occur as parameters (where C passes a pointer);
-     * by-value records and function pointers would need layouts and upcalls the bindings do not make.
+     * by-value records would need layouts the bindings do not make, and a function pointer is bound only
+     * through a typedef (which gets an upcall class, {@link Callback}).
      */
     private Type map(MemorySegment type, boolean param, boolean ret, Arena arena, String what) throws Unsupported {
         MemorySegment canon = clang.canonical(type, arena);
@@ -380,9 +421,9 @@ final class HeaderParser {
                 return map(clang.enumIntegerType(clang.typeDeclaration(canon, arena), arena), param, ret, arena, what);
             }
             case TYPE_POINTER -> {
-                int pointee = clang.typeKind(clang.canonical(clang.pointee(canon, arena), arena));
-                if (pointee == TYPE_FUNCTION_PROTO || pointee == TYPE_FUNCTION_NO_PROTO) {
-                    throw new Unsupported(what + " is a callback (function pointer `" + spelled + "`)");
+                if (isFunction(clang.pointee(canon, arena), arena) && !callbacks.containsKey(spelled)) {
+                    throw new Unsupported(what + " is a callback (function pointer `" + spelled
+                            + "`) without a typedef that names it");
                 }
                 return Type.POINTER;
             }

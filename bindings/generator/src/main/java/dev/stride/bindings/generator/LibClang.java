@@ -46,6 +46,7 @@ final class LibClang {
     static final int CURSOR_ENUM_CONSTANT_DECL = 7;
     static final int CURSOR_FUNCTION_DECL = 8;
     static final int CURSOR_VAR_DECL = 9;
+    static final int CURSOR_PARM_DECL = 10;
     static final int CURSOR_TYPEDEF_DECL = 20;
     static final int CURSOR_MACRO_DEFINITION = 501;
     static final int CURSOR_MACRO_EXPANSION = 502;
@@ -125,7 +126,7 @@ final class LibClang {
             isCursorDefinition, cursorIsAnonymous, cursorIsBitField, cursorIsMacroFunctionLike,
             cursorGetNumArguments, cursorGetArgument, getEnumConstantDeclValue, getEnumDeclIntegerType,
             getTypedefDeclUnderlyingType, getTypeDeclaration, equalCursors;
-    private final MethodHandle getCanonicalType, getTypeSpelling, getPointeeType, isFunctionTypeVariadic,
+    private final MethodHandle getCanonicalType, getTypeSpelling, getPointeeType, getResultType, isFunctionTypeVariadic,
             typeGetSizeOf, typeGetAlignOf, typeGetOffsetOf;
     private final MethodHandle getFileLocation, getFileName, tokenize, disposeTokens;
     private final MethodHandle cursorEvaluate, evalGetKind, evalGetAsLongLong, evalIsUnsignedInt,
@@ -183,6 +184,7 @@ final class LibClang {
         getCanonicalType = fn("clang_getCanonicalType", FunctionDescriptor.of(CX_TYPE, CX_TYPE));
         getTypeSpelling = fn("clang_getTypeSpelling", FunctionDescriptor.of(CX_STRING, CX_TYPE));
         getPointeeType = fn("clang_getPointeeType", FunctionDescriptor.of(CX_TYPE, CX_TYPE));
+        getResultType = fn("clang_getResultType", FunctionDescriptor.of(CX_TYPE, CX_TYPE));
         isFunctionTypeVariadic = fn("clang_isFunctionTypeVariadic", FunctionDescriptor.of(JAVA_INT, CX_TYPE));
         typeGetSizeOf = fn("clang_Type_getSizeOf", FunctionDescriptor.of(JAVA_LONG, CX_TYPE));
         typeGetAlignOf = fn("clang_Type_getAlignOf", FunctionDescriptor.of(JAVA_LONG, CX_TYPE));
@@ -595,6 +597,15 @@ final class LibClang {
     String typeSpelling(MemorySegment type, Arena arena) {
         try {
             return string((MemorySegment) getTypeSpelling.invokeExact((SegmentAllocator) arena, type));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The return type of a function type. */
+    MemorySegment functionResult(MemorySegment functionType, Arena arena) {
+        try {
+            return (MemorySegment) getResultType.invokeExact((SegmentAllocator) arena, functionType);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -152,6 +152,32 @@ class FixtureBindingsTest {
         }
     }
 
+    /**
+     * A function pointer typedef becomes a class with the interface C calls and an upcall stub factory: C calls
+     * it once per index, with the context pointer it was given, and sums what it returns.
+     */
+    @Test
+    void callbackTypedefMakesUpcallStubs() throws Throwable {
+        Class<?> visit = loader.loadClass("dev.stride.fixture.fx_visit_fn");
+        Class<?> fn = loader.loadClass("dev.stride.fixture.fx_visit_fn$Function");
+        List<Long> contexts = new ArrayList<>();
+        Object impl = java.lang.reflect.Proxy.newProxyInstance(loader, new Class<?>[] {fn}, (proxy, method, args) -> {
+            contexts.add(((MemorySegment) args[0]).address());
+            return 10 * (int) args[1] + 1;
+        });
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment stub = (MemorySegment) visit.getMethod("allocate", fn, Arena.class).invoke(null, impl, arena);
+            MemorySegment ctx = MemorySegment.ofAddress(0x1234);
+            assertEquals(4 + 10 * (0 + 1 + 2 + 3), call(h, "fx_for_each", 4, stub, ctx));
+            assertEquals(List.of(0x1234L, 0x1234L, 0x1234L, 0x1234L), contexts);
+        }
+        java.lang.foreign.FunctionDescriptor desc =
+                (java.lang.foreign.FunctionDescriptor) visit.getMethod("descriptor").invoke(null);
+        assertEquals(ValueLayout.JAVA_INT, desc.returnLayout().orElseThrow());
+        assertEquals(2, desc.argumentLayouts().size());
+        assertInstanceOf(java.lang.foreign.AddressLayout.class, desc.argumentLayouts().get(0));
+    }
+
     @Test
     void returnedStringIsReadable() throws Throwable {
         // C_POINTER carries an unbounded target layout, as in jextract, so the result reads directly.
@@ -255,6 +281,7 @@ class FixtureBindingsTest {
             assertFalse(text.contains("\r"), "CR in output");
         }
         assertArrayEquals(new String[] {"dev/stride/fixture/fixture_h.java", "dev/stride/fixture/fx_mixed_t.java",
-                "dev/stride/fixture/fx_pair.java"}, sources.keySet().toArray(String[]::new));
+                "dev/stride/fixture/fx_pair.java", "dev/stride/fixture/fx_visit_fn.java"},
+                sources.keySet().toArray(String[]::new));
     }
 }

@@ -37,7 +37,8 @@ class UnsupportedConstructsTest {
             fx_log      | int fx_log(const char *fmt, ...);                               | variadic
             fx_take     | struct fx_p { int a; }; int fx_take(struct fx_p p);             | by value
             fx_give     | struct fx_q { int a; }; struct fx_q fx_give(void);              | by value
-            fx_on       | typedef void (*fx_cb)(int); int fx_on(fx_cb cb);                | callback
+            fx_on       | int fx_on(void (*cb)(int));                                     | without a typedef
+            fx_cbv      | typedef void (*fx_cbv)(int, ...);                               | variadic callback
             fx_old      | int fx_old();                                                   | prototype
             fx_u        | typedef union { int i; float f; } fx_u;                         | union
             fx_bits     | struct fx_bits { int a : 3; int b : 5; };                       | bit-field

@@ -12,28 +12,27 @@ export PATH := $(JDK)/bin:$(PATH)
 MVN ?= mvn -B --no-transfer-progress
 # The Vector API module gives the custom ops' Java loops SIMD (dev.stride.ops.FloatLoops); it is optional.
 JAVA := $(JDK)/bin/java --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector
-# Training keeps tensors off-heap; a fixed, pre-touched heap keeps the resident set flat from the first epoch
-# (a growing G1 heap touches fresh pages for many minutes, which reads like a leak in the rss column).
-TRAIN_HEAP ?= -Xms256m -Xmx256m -XX:+AlwaysPreTouch
-CLI_CP = cli/target/stride-cli-0.1.0-SNAPSHOT.jar:$$(cat cli/target/classpath.txt)
+# The command line, with its JVM flags (the train heap among them): the one way to run it, here and by hand.
+STRIDE := bin/stride
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
 .PHONY: run build test bench bindings check-bindings info clean deps-libclang deps-data
 
-## build: compile and package every module (no tests)
+## build: compile and package every module (no tests; the sources and javadoc jars are left to `make test`)
 build:
-	$(MVN) -DskipTests package
+	$(MVN) -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true package
 
 ## run: the main job: train the TensorFlow reference convnet on real Fashion-MNIST (ARGS adds train options)
 run: deps-data build
-	$(JAVA) $(TRAIN_HEAP) -cp "$(CLI_CP)" dev.stride.cli.Main train --data $(FASHION_MNIST) $(ARGS)
+	$(STRIDE) train --data $(FASHION_MNIST) $(ARGS)
 
 ## info: what oneDNN is loaded, from where, with which ISA and threads
 info: build
-	$(JAVA) -cp "$(CLI_CP)" dev.stride.cli.Main info
+	$(STRIDE) info
 
-## test: everything CI runs (unit, cross-module, generator fixture and bindings drift check)
+## test: everything CI runs (unit, cross-module, generator fixture, bindings drift check, README examples;
+## builds the sources and javadoc jars too)
 test: deps-libclang deps-data
 	$(MVN) verify
 

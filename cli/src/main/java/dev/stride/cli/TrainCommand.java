@@ -61,7 +61,7 @@ final class TrainCommand implements Callable<Integer> {
     double weightDecay;
 
     @Option(names = "--schedule", description = "Learning-rate schedule: ${COMPLETION-CANDIDATES} (default: "
-            + "${DEFAULT-VALUE}); cosine anneals to 0 over the run, step divides by 10 at 50% and 75%.",
+            + "${DEFAULT-VALUE}); cosine anneals to 0 over the run, step divides by 10 at 50%% and 75%% of it.",
             defaultValue = "cosine")
     ScheduleChoice schedule;
 

@@ -86,9 +86,8 @@ public final class Plan implements AutoCloseable {
 
     /** Runs every layer on {@link #input()}; returns {@link #output()} once it is ready. */
     public Tensor forward() {
-        boolean entered = confinement.enter(scope.name());
+        boolean entered = enter();
         try {
-            ensureOpen();
             for (Planner.Group g : groups) {
                 g.op().forward();
             }
@@ -119,7 +118,7 @@ public final class Plan implements AutoCloseable {
 
     /** Back-propagates {@link #outputGradient()} through the last {@link #forward()}. */
     public void backward() {
-        boolean entered = confinement.enter(scope.name());
+        boolean entered = enter();
         try {
             Backward b = requireTraining();
             if (!forwardDone) {
@@ -177,20 +176,31 @@ public final class Plan implements AutoCloseable {
         }
     }
 
+    /** Claims the plan for this call; a plan being closed says so rather than naming the closing thread. */
+    private boolean enter() {
+        ensureOpen();
+        try {
+            return confinement.enter(scope.name());
+        } catch (IllegalStateException e) {
+            ensureOpen();
+            throw e;
+        }
+    }
+
     public boolean isClosed() {
         return closed;
     }
 
     /**
      * Frees the plan's primitives and buffers. Safe from any thread: when another thread is inside
-     * {@link #forward()} or {@link #backward()}, waits for that call to return first; calls after this one get
-     * an {@link IllegalStateException}.
+     * {@link #forward()} or {@link #backward()}, waits for that call to return first; calls that start once
+     * close has begun get an {@link IllegalStateException} saying the plan is closed.
      */
     @Override
     public void close() {
+        closed = true;
         boolean entered = confinement.enterWaiting();
         try {
-            closed = true;
             if (!scope.isClosed()) {
                 scope.close();
             }

@@ -294,9 +294,9 @@ public final class DeformConv2d extends NativeResource {
     public void forward(Stream stream, Tensor src, Tensor offset, Tensor mask, Tensor weights, Tensor bias, Tensor dst) {
         boolean entered = confinement.enter(this);
         try {
+            ensureOpen();
             NativeResource.beginUseAll(name, this, src, offset, mask, weights, bias, dst);
             try {
-                ensureOpen();
                 checkForward(name, geometry, src, offset, mask, weights, bias, dst);
                 copyWeights(weights);
                 MemorySegment x = src.segment();
@@ -331,9 +331,9 @@ public final class DeformConv2d extends NativeResource {
             Tensor diffSrc, Tensor diffOffset, Tensor diffMask, Tensor diffWeights, Tensor diffBias) {
         boolean entered = confinement.enter(this);
         try {
+            ensureOpen();
             NativeResource.beginUseAll(name, this, src, offset, mask, weights, diffDst, diffSrc, diffOffset, diffMask, diffWeights, diffBias);
             try {
-                ensureOpen();
                 checkBackward(name, geometry, src, offset, mask, weights, diffDst, diffSrc, diffOffset, diffMask, diffWeights,
                         diffBias);
                 copyWeights(weights);

@@ -308,9 +308,9 @@ public final class SqueezeExcitation extends NativeResource {
     public void setParameters(float[] w1v, float[] b1v, float[] w2v, float[] b2v) {
         boolean entered = confinement.enter(this);
         try {
+            ensureOpen();
             NativeResource.beginUseAll(name, this);
             try {
-                ensureOpen();
                 long c = g.c();
                 long hid = g.hidden();
                 requireLength("weight1", w1v, hid * c, "C/r x C = " + hid + " x " + c);
@@ -344,9 +344,9 @@ public final class SqueezeExcitation extends NativeResource {
     public void forward(Stream stream, Tensor src, Tensor dst) {
         boolean entered = confinement.enter(this);
         try {
+            ensureOpen();
             NativeResource.beginUseAll(name, this, src, dst);
             try {
-                ensureOpen();
                 requireActivation(src, "src");
                 requireActivation(dst, "dst");
                 int n = (int) g.n();
@@ -378,9 +378,9 @@ public final class SqueezeExcitation extends NativeResource {
     public void backward(Stream stream, Tensor src, Tensor diffDst, Tensor diffSrc) {
         boolean entered = confinement.enter(this);
         try {
+            ensureOpen();
             NativeResource.beginUseAll(name, this, src, diffDst, diffSrc);
             try {
-                ensureOpen();
                 requireActivation(src, "src");
                 requireActivation(diffDst, "diff_dst");
                 requireActivation(diffSrc, "diff_src");

@@ -126,9 +126,9 @@ public final class AffineSampler extends NativeResource {
     public void forward(Tensor theta, Tensor src, Tensor dst) {
         boolean entered = confinement.enter(this);
         try {
+            ensureOpen();
             NativeResource.beginUseAll(name, this, theta, src, dst);
             try {
-                ensureOpen();
                 // The sampler checks src and dst again; check everything here so that nothing runs before that.
                 checkForward(name, srcDims(), dstDims(), theta, src, dst);
                 long[] g = grid.dims();
@@ -151,9 +151,9 @@ public final class AffineSampler extends NativeResource {
     public void backward(Tensor theta, Tensor src, Tensor diffDst, Tensor diffSrc, Tensor diffTheta) {
         boolean entered = confinement.enter(this);
         try {
+            ensureOpen();
             NativeResource.beginUseAll(name, this, theta, src, diffDst, diffSrc, diffTheta);
             try {
-                ensureOpen();
                 StnChecks.require(name, "theta", theta, "N, 2, 3", thetaDims(), "");
                 StnChecks.require(name, "src", src, "N, C, H, W", srcDims(), "");
                 StnChecks.require(name, "diffDst", diffDst, "N, C, H2, W2", dstDims(), "");

@@ -205,9 +205,9 @@ public final class GridSampler extends NativeResource {
     public void forward(Tensor src, Tensor grid, Tensor dst) {
         boolean entered = confinement.enter(this);
         try {
+            ensureOpen();
             NativeResource.beginUseAll(name, this, src, grid, dst);
             try {
-                ensureOpen();
                 checkForward(name, srcDims(), dstDims(), src, grid, dst);
                 gather(grid.segment(), src.segment(), dst.segment());
             } finally {
@@ -226,9 +226,9 @@ public final class GridSampler extends NativeResource {
     public void backward(Tensor src, Tensor grid, Tensor diffDst, Tensor diffSrc, Tensor diffGrid) {
         boolean entered = confinement.enter(this);
         try {
+            ensureOpen();
             NativeResource.beginUseAll(name, this, src, grid, diffDst, diffSrc, diffGrid);
             try {
-                ensureOpen();
                 checkBackward(name, srcDims(), dstDims(), src, grid, diffDst, diffSrc, diffGrid);
                 scatter(grid.segment(), src.segment(), diffDst.segment(), diffSrc == null ? null : diffSrc.segment(),
                         diffGrid == null ? null : diffGrid.segment());

@@ -44,6 +44,10 @@ import java.util.function.IntSupplier;
  *
  * <p><b>Parameters</b>: extent {@code F} (one value, or one per spatial dim); stride {@code S} (default
  * {@code F}, as PyTorch's {@code MaxPool2d}); padding {@code P} (default 0; symmetric or left/right).
+ *
+ * <p>Thread-safe: {@code Forward} and {@code Backward} can run on several threads at once, each with its own
+ * {@link Bound} (which owns the L2 path's intermediates) and {@link dev.stride.core.Stream}; one {@code Bound} is
+ * confined to one thread at a time (a concurrent caller gets IllegalStateException).
  */
 public final class Pooling {
     private Pooling() {}

@@ -38,6 +38,11 @@ import java.util.function.IntSupplier;
  *   <li>sub: {@code diff_src0 = dy}, {@code diff_src1 = -R(dy)}</li>
  *   <li>mul: {@code diff_src0 = dy * src1} (src1 broadcast again), {@code diff_src1 = R(dy * src0)}</li>
  * </ul>
+ *
+ * <p>Thread-safe: the primitive ops here (Forward, Backward ...) can run on several threads at once, each with its
+ * own bound arguments ({@code bind} gives an {@link dev.stride.core.ExecArgs} with its own scratchpad) and its own
+ * {@link dev.stride.core.Stream}; one binding is confined to one thread at a time (a concurrent caller gets
+ * IllegalStateException). The one-off {@code executePlain} calls bind per call and are thread-safe likewise.
  */
 public final class Binary {
     private Binary() {}

@@ -219,10 +219,18 @@ public final class Network implements AutoCloseable {
             synchronized (plans) {
                 open = List.copyOf(plans);
             }
+            RuntimeException failure = null;
             for (Plan p : open) {
-                p.close();
+                try {
+                    p.close();
+                } catch (RuntimeException e) { // close the rest; a plan that failed can be closed again
+                    failure = failure == null ? e : failure;
+                }
             }
             scope.close();
+            if (failure != null) {
+                throw failure;
+            }
         }
     }
 }

@@ -34,6 +34,11 @@ import java.util.Arrays;
  * <p>Directions, mirroring oneDNN: {@link Forward} (training or inference, with eltwise and sum post-ops),
  * {@link BackwardData} ({@code diff_dst -> diff_src}) and {@link BackwardWeights}
  * ({@code src, diff_dst -> diff_weights, diff_bias}); the backward ones are created from the forward.
+ *
+ * <p>Thread-safe: the primitive ops here (Forward, Backward ...) can run on several threads at once, each with its
+ * own bound arguments ({@code bind} gives an {@link dev.stride.core.ExecArgs} with its own scratchpad) and its own
+ * {@link dev.stride.core.Stream}; one binding is confined to one thread at a time (a concurrent caller gets
+ * IllegalStateException). The one-off {@code executePlain} calls bind per call and are thread-safe likewise.
  */
 public final class Convolution {
     private Convolution() {}

@@ -4,6 +4,8 @@ package dev.stride.conv;
  * Convolution forward and backward (data, weights, bias) as naive loops straight from the formula, in double
  * precision: an independent reference to check oneDNN's result against (tests, {@code stride conv-check}).
  * Slow on purpose.
+ *
+ * <p>Thread-safe: static functions without state.
  */
 public final class ConvolutionReference {
     private ConvolutionReference() {}

@@ -3,7 +3,11 @@ package dev.stride.core;
 import dev.stride.bindings.dnnl.dnnl_h;
 import java.util.function.IntSupplier;
 
-/** oneDNN algorithm kinds ({@code dnnl_alg_kind_t}), grouped by the primitive that takes them. */
+/**
+ * oneDNN algorithm kinds ({@code dnnl_alg_kind_t}), grouped by the primitive that takes them.
+ *
+ * <p>Immutable: constants only.
+ */
 public final class Algorithm {
     private Algorithm() {}
 

@@ -2,7 +2,11 @@ package dev.stride.core;
 
 import dev.stride.bindings.dnnl.dnnl_h;
 
-/** Execution argument kinds ({@code DNNL_ARG_*}) with their names, for binding and for error messages. */
+/**
+ * Execution argument kinds ({@code DNNL_ARG_*}) with their names, for binding and for error messages.
+ *
+ * <p>Immutable: constants only.
+ */
 public final class Arg {
     private Arg() {}
 

@@ -4,7 +4,11 @@ import dev.stride.bindings.dnnl.dnnl_h;
 import java.util.Locale;
 import java.util.function.IntSupplier;
 
-/** oneDNN's CPU instruction-set levels ({@code dnnl_cpu_isa_t}), by the names oneDNN uses. */
+/**
+ * oneDNN's CPU instruction-set levels ({@code dnnl_cpu_isa_t}), by the names oneDNN uses.
+ *
+ * <p>Immutable: an enum of constants.
+ */
 public enum CpuIsa {
     DEFAULT("default", dnnl_h::dnnl_cpu_isa_default),
     SSE41("sse41", dnnl_h::dnnl_cpu_isa_sse41),

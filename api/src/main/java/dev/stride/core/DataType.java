@@ -3,7 +3,11 @@ package dev.stride.core;
 import dev.stride.bindings.dnnl.dnnl_h;
 import java.util.function.IntSupplier;
 
-/** Element types ({@code dnnl_data_type_t}) Stride works with. */
+/**
+ * Element types ({@code dnnl_data_type_t}) Stride works with.
+ *
+ * <p>Immutable: an enum of constants.
+ */
 public enum DataType {
     F32("f32", 4, dnnl_h::dnnl_f32),
     BF16("bf16", 2, dnnl_h::dnnl_bf16),

@@ -13,6 +13,9 @@ import org.slf4j.LoggerFactory;
  * (maximum CPU ISA, verbose mode, thread count). The knobs are read once from system properties
  * ({@code stride.maxIsa}, {@code stride.verbose}, {@code stride.threads}) or set from code before the first
  * primitive is created.
+ *
+ * <p>Thread-safe; the thread count ({@link #setThreads}) is OpenMP's setting for the calling thread, so each
+ * thread that runs primitives sets its own.
  */
 public final class Dnnl {
 

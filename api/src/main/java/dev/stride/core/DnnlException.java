@@ -2,6 +2,8 @@ package dev.stride.core;
 
 /**
  * oneDNN returned an error status. Carries the status name and the operation, and says how to see more.
+ *
+ * <p>Immutable, like every exception here.
  */
 public final class DnnlException extends RuntimeException {
     private static final long serialVersionUID = 1L;

@@ -8,6 +8,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * A oneDNN CPU engine. Stride uses one per process, {@link #cpu()}, owned by the JVM for its whole life:
  * every primitive and memory object of a network refers to it, and it costs nothing to keep.
+ *
+ * <p>Thread-safe: one process-wide CPU engine, created once.
  */
 public final class Engine {
 

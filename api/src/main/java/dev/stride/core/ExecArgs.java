@@ -1,6 +1,7 @@
 package dev.stride.core;
 
 import dev.stride.bindings.dnnl.dnnl_exec_arg_t;
+import dev.stride.bindings.dnnl.dnnl_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -9,20 +10,35 @@ import java.util.List;
 /**
  * The argument array of one primitive execution, built once and reused every step. Binding checks each
  * tensor's layout against what the primitive expects; execution checks that no bound tensor was closed.
+ *
+ * <p>Each binding owns its own scratchpad (allocated when it is built, freed with it), so one {@link Primitive}
+ * can run on several threads at once, each with its own {@code ExecArgs} and {@link Stream}, as oneDNN allows.
+ * While it executes, the binding marks the primitive, the stream and every bound tensor {@linkplain
+ * NativeResource#beginUse in use}, so none of them can be closed under it.
+ *
+ * <p>Not thread-safe; confined to one thread at a time: a second thread that executes it while the first is
+ * inside gets an {@link IllegalStateException} naming both threads.
  */
 public final class ExecArgs extends NativeResource {
 
     private final Primitive primitive;
     private final int[] kinds;
     private final Tensor[] tensors;
+    private final Scope own;
     private final Arena arena;
     private final MemorySegment array;
+    /** What an execution marks in use: the primitive, this binding, then the tensors in argument order. */
+    private final NativeResource[] used;
+    /** Each one's name in errors, built once: execution must not allocate. */
+    private final String[] uses;
+    private final Confinement confinement = new Confinement();
 
-    private ExecArgs(Scope scope, Primitive primitive, int[] kinds, Tensor[] tensors) {
+    private ExecArgs(Scope scope, Primitive primitive, int[] kinds, Tensor[] tensors, Scope own) {
         super(scope);
         this.primitive = primitive;
         this.kinds = kinds;
         this.tensors = tensors;
+        this.own = own;
         this.arena = Arena.ofShared();
         this.array = dnnl_exec_arg_t.allocateArray(kinds.length, arena);
         for (int i = 0; i < kinds.length; i++) {
@@ -30,10 +46,20 @@ public final class ExecArgs extends NativeResource {
             dnnl_exec_arg_t.arg(slot, kinds[i]);
             dnnl_exec_arg_t.memory(slot, tensors[i].memory());
         }
+        this.used = new NativeResource[kinds.length + 2];
+        this.uses = new String[used.length];
+        used[0] = primitive;
+        used[1] = this;
+        uses[0] = uses[1] = "execute " + primitive.name();
+        for (int i = 0; i < kinds.length; i++) {
+            used[i + 2] = tensors[i];
+            uses[i + 2] = primitive.name() + " (" + Arg.name(kinds[i]) + ")";
+        }
+        own.ownedBy(this);
         register();
     }
 
-    /** Collects (argument, tensor) pairs for one primitive. */
+    /** Collects (argument, tensor) pairs for one primitive. Not thread-safe: one thread builds it. */
     public static final class Builder {
         private final Primitive primitive;
         private final List<Integer> kinds = new ArrayList<>();
@@ -71,39 +97,66 @@ public final class ExecArgs extends NativeResource {
             return t == null ? this : add(arg, t);
         }
 
-        /** The finished argument array, owned by {@code scope}; the primitive's scratchpad is added. */
+        /**
+         * The finished argument array, owned by {@code scope}. When the primitive needs a scratchpad and none was
+         * bound, the array gets its own, allocated now and freed with it.
+         */
         public ExecArgs build(Scope scope) {
-            Tensor scratch = primitive.scratchpad();
-            if (scratch != null && !kinds.contains(Arg.SCRATCHPAD)) {
-                kinds.add(Arg.SCRATCHPAD);
-                tensors.add(scratch);
-            }
-            int[] k = new int[kinds.size()];
-            for (int i = 0; i < k.length; i++) {
-                k[i] = kinds.get(i);
-            }
-            return new ExecArgs(scope, primitive, k, tensors.toArray(Tensor[]::new));
-        }
-    }
-
-    void checkFor(Primitive p) {
-        ensureOpen();
-        if (p != primitive) {
-            throw new IllegalArgumentException("arguments were bound for " + primitive.name() + ", not " + p.name());
-        }
-        for (int i = 0; i < tensors.length; i++) {
-            if (tensors[i].isClosed() || !tensors[i].segment().scope().isAlive()) {
-                tensors[i].ensureUsable(p.name() + " (" + Arg.name(kinds[i]) + ")");
+            Scope own = Scope.open(primitive.name() + ".args");
+            try {
+                List<Integer> k = new ArrayList<>(kinds);
+                List<Tensor> t = new ArrayList<>(tensors);
+                MemoryDesc sd = primitive.scratchpadDesc();
+                if (sd != null && !k.contains(Arg.SCRATCHPAD)) {
+                    k.add(Arg.SCRATCHPAD);
+                    t.add(Tensor.allocate(own, primitive.name() + ".scratchpad", sd));
+                }
+                int[] ks = k.stream().mapToInt(Integer::intValue).toArray();
+                return new ExecArgs(scope, primitive, ks, t.toArray(Tensor[]::new), own);
+            } catch (RuntimeException e) {
+                own.close();
+                throw e;
             }
         }
     }
 
-    int count() {
-        return kinds.length;
-    }
-
-    MemorySegment array() {
-        return array;
+    /**
+     * Runs {@code p} (whose handle is {@code handle}) on {@code stream} with these arguments, everything involved
+     * marked in use meanwhile. Allocates nothing.
+     */
+    void execute(Primitive p, MemorySegment handle, Stream stream, String operation) {
+        boolean entered = confinement.enter(this);
+        try {
+            if (p != primitive) {
+                ensureOpen();
+                throw new IllegalArgumentException("arguments were bound for " + primitive.name() + ", not " + p.name());
+            }
+            boolean streamEntered = stream.enter();
+            try {
+                stream.beginUse(operation);
+                int begun = 0;
+                try {
+                    for (; begun < used.length; begun++) {
+                        used[begun].beginUse(uses[begun]);
+                    }
+                    for (int i = 0; i < tensors.length; i++) {
+                        if (!tensors[i].segment().scope().isAlive()) {
+                            tensors[i].ensureUsable(uses[i + 2]);
+                        }
+                    }
+                    Dnnl.check(dnnl_h.dnnl_primitive_execute(handle, stream.handle(), kinds.length, array), operation);
+                } finally {
+                    while (begun > 0) {
+                        used[--begun].endUse();
+                    }
+                    stream.endUse();
+                }
+            } finally {
+                stream.exit(streamEntered);
+            }
+        } finally {
+            confinement.exit(entered);
+        }
     }
 
     /** The tensor bound to {@code arg}, or null. */
@@ -121,13 +174,19 @@ public final class ExecArgs extends NativeResource {
         return "ExecArgs for " + primitive.name() + " (" + kinds.length + " arguments)";
     }
 
+    /** The array and, when it owns one, the scratchpad. */
     @Override
     public long nativeBytes() {
-        return array.byteSize();
+        return array.byteSize() + own.liveBytes();
     }
 
     @Override
     protected void release() {
-        arena.close();
+        try {
+            arena.close(); // first: the one step that can be refused, before anything is freed
+        } catch (IllegalStateException e) {
+            throw new StillInUse("a native call holds its argument array: " + e.getMessage(), e);
+        }
+        own.close();
     }
 }

@@ -6,6 +6,8 @@ import java.util.function.IntSupplier;
 /**
  * Memory format tags ({@code dnnl_format_tag_t}): the plain layouts people read, and {@link #ANY}, which
  * lets a primitive choose its own (usually blocked, e.g. {@code nChw16c}) layout.
+ *
+ * <p>Immutable: an enum of constants.
  */
 public enum FormatTag {
     ANY("any", 0, dnnl_h::dnnl_format_tag_any),

@@ -9,6 +9,9 @@ import java.util.Arrays;
 /**
  * A oneDNN memory descriptor: logical dimensions (always in {@code N, C, [D,] H, W} order, whatever the
  * layout), element type and layout (a plain tag, a blocked layout a primitive chose, or {@code any}).
+ *
+ * <p>Immutable once created: safe to read and to use for binding from any thread; closing follows {@link
+ * NativeResource}.
  */
 public final class MemoryDesc extends NativeResource {
 

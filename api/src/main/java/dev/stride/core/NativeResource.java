@@ -1,5 +1,7 @@
 package dev.stride.core;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -12,6 +14,15 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Every live resource is also in one process-wide set, so a {@linkplain Scope#leakChecked leak-checked}
  * scope can see leaks wherever they happen, inside the library's own temporary scopes included.
+ *
+ * <p>A computation running on a resource marks it {@linkplain #beginUse in use} (a primitive execution marks
+ * the primitive, the stream, the argument binding and every bound tensor; the custom ops mark their tensors).
+ * {@link #close()} of a resource in use refuses with an {@link IllegalStateException} naming the thread using
+ * it and leaves the resource open and usable, so no thread ever frees memory that native code or a kernel on
+ * another thread is reading. Close it again once that call has returned.
+ *
+ * <p>Thread-safe: {@link #close()}, {@link #isClosed()}, {@link #beginUse}/{@link #endUse} may be called from any
+ * thread; what a subclass does with its contents is documented by the subclass.
  */
 public abstract class NativeResource implements Resource {
 
@@ -23,7 +34,21 @@ public abstract class NativeResource implements Resource {
     private final Scope scope;
     private final long sequence;
     private final Throwable createdAt;
-    private volatile boolean closed;
+    /** {@link #CLOSED}, or the number of computations using this resource right now (0: open and idle). */
+    private volatile int users;
+    /** The thread that last began using it, for the message when close is refused. */
+    private volatile Thread lastUser;
+
+    private static final int CLOSED = -1;
+    private static final VarHandle USERS;
+
+    static {
+        try {
+            USERS = MethodHandles.lookup().findVarHandle(NativeResource.class, "users", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     protected NativeResource(Scope scope) {
         if (scope == null) {
@@ -47,36 +72,141 @@ public abstract class NativeResource implements Resource {
 
     @Override
     public final boolean isClosed() {
-        return closed;
+        return users == CLOSED;
     }
 
     /** Throws {@link IllegalStateException} naming this resource when it is closed. */
     protected final void ensureOpen() {
-        if (closed) {
+        if (users == CLOSED) {
             throw new IllegalStateException(describe() + " is closed");
         }
     }
 
-    @Override
-    public final void close() {
-        if (closed) {
-            return;
-        }
-        synchronized (this) {
-            if (closed) {
+    /**
+     * Marks this resource used by a computation that starts now on the calling thread; until the matching
+     * {@link #endUse()}, {@link #close()} refuses instead of freeing it. For code that hands the resource's memory
+     * or handle to native code or to kernels (the custom ops); always pair it with {@code endUse()} in a
+     * {@code finally}. Allocates nothing.
+     *
+     * @param user names the computation in the error, e.g. {@code "execute conv1"}
+     * @throws IllegalStateException when the resource is closed (nothing is marked then)
+     */
+    public final void beginUse(String user) {
+        for (;;) {
+            int u = users;
+            if (u == CLOSED) {
+                throw new IllegalStateException(user + ": " + describe() + " is closed");
+            }
+            if (USERS.compareAndSet(this, u, u + 1)) {
+                lastUser = Thread.currentThread();
                 return;
             }
-            closed = true;
-        }
-        try {
-            release();
-        } finally {
-            LIVE.remove(this);
-            scope.unregister(this);
         }
     }
 
-    /** Frees the native side exactly once. */
+    /** Ends a use begun by {@link #beginUse}. */
+    public final void endUse() {
+        for (;;) {
+            int u = users;
+            if (u <= 0) {
+                throw new IllegalStateException(describe() + ": endUse() without a matching beginUse()");
+            }
+            if (USERS.compareAndSet(this, u, u - 1)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * {@link #beginUse} on every resource given that is not null, for a call that works on several (a custom op's
+     * tensors); when one is closed, ends the uses already begun and throws.
+     */
+    public static void beginUseAll(String user, NativeResource... resources) {
+        int i = 0;
+        try {
+            for (; i < resources.length; i++) {
+                if (resources[i] != null) {
+                    resources[i].beginUse(user);
+                }
+            }
+        } catch (RuntimeException e) {
+            while (i > 0) {
+                NativeResource r = resources[--i];
+                if (r != null) {
+                    r.endUse();
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** {@link #endUse} on every resource given that is not null: the end of {@link #beginUseAll}. */
+    public static void endUseAll(NativeResource... resources) {
+        for (NativeResource r : resources) {
+            if (r != null) {
+                r.endUse();
+            }
+        }
+    }
+
+    /**
+     * Frees the resource; does nothing when it is already closed. Refuses with an {@link IllegalStateException}
+     * naming the thread when a computation is using it right now (see {@link #beginUse}): the resource then stays
+     * open and usable.
+     */
+    @Override
+    public final void close() {
+        for (;;) {
+            int u = users;
+            if (u == CLOSED) {
+                return;
+            }
+            if (u > 0) {
+                throw inUse(u);
+            }
+            if (USERS.compareAndSet(this, 0, CLOSED)) {
+                break;
+            }
+        }
+        try {
+            release();
+        } catch (StillInUse e) {
+            users = 0; // release() undid nothing yet: the resource is whole and stays open
+            throw new IllegalStateException(describe() + " is in use by another thread (" + e.getMessage()
+                    + "): it was not closed and stays usable; close it once that call has returned", e);
+        } catch (RuntimeException | Error e) {
+            forget();
+            throw e;
+        }
+        forget();
+    }
+
+    private void forget() {
+        LIVE.remove(this);
+        scope.unregister(this);
+    }
+
+    private IllegalStateException inUse(int count) {
+        return new IllegalStateException(describe() + " is in use by thread " + Confinement.label(lastUser)
+                + (count > 1 ? " and " + (count - 1) + " other running call(s)" : "") + "; thread "
+                + Confinement.label(Thread.currentThread()) + " cannot close it now. It was not closed and stays"
+                + " usable; close it once that call has returned");
+    }
+
+    /**
+     * Thrown by {@link #release()} before it has freed anything, when the memory turns out to be in use after
+     * all (a shared arena that a kernel on another thread is reading): {@link #close()} then reopens the resource.
+     */
+    static final class StillInUse extends RuntimeException {
+        StillInUse(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * Frees the native side exactly once. It may throw {@code StillInUse} only before it has freed anything;
+     * after that it must finish.
+     */
     protected abstract void release();
 
     static long currentSequence() {

@@ -10,6 +10,8 @@ import java.util.List;
 /**
  * Operations oneDNN fuses onto the end of a primitive (conv + bias + ReLU in one pass): element-wise
  * functions and a sum with the existing destination. Build it, then hand it to {@link PrimitiveAttr}.
+ *
+ * <p>Not thread-safe: build it on one thread (it is a builder); once attached to a primitive it is no longer read.
  */
 public final class PostOps extends NativeResource {
 

@@ -8,9 +8,13 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * A created oneDNN primitive with everything it needs to run: its descriptor, the layouts it expects and
- * its scratchpad, allocated once. Execution takes a prebuilt {@link ExecArgs}, so running a primitive
- * allocates nothing.
+ * A created oneDNN primitive with everything it needs to run: its descriptor and the layouts it expects.
+ * Execution takes a prebuilt {@link ExecArgs} (which owns the scratchpad), so running a primitive allocates
+ * nothing.
+ *
+ * <p>Thread-safe: several threads may execute it at once, each with its own {@link ExecArgs} and {@link Stream}
+ * (oneDNN primitives are, when every execution has its own scratchpad). Closing it while an execution runs is
+ * refused with an {@link IllegalStateException}.
  */
 public final class Primitive extends NativeResource {
 
@@ -19,25 +23,26 @@ public final class Primitive extends NativeResource {
     private final Scope own;
     private final PrimitiveDesc pd;
     private final NativeHandle handle;
-    private final Tensor scratchpad;
+    /** The scratchpad layout oneDNN asks for, or null when it needs none; every {@link ExecArgs} allocates one. */
+    private final MemoryDesc scratchpadDesc;
     private final Map<Integer, MemoryDesc> argDescs = new HashMap<>();
 
-    private Primitive(Scope scope, String name, PrimitiveDesc pd, Scope own, MemorySegment h, Tensor scratchpad) {
+    private Primitive(Scope scope, String name, PrimitiveDesc pd, Scope own, MemorySegment h, MemoryDesc scratchpadDesc) {
         super(scope);
         this.name = name;
         this.executeOperation = "execute " + name; // built once: execution must not allocate
         this.own = own;
         this.pd = pd;
         this.handle = new NativeHandle(HandleKind.PRIMITIVE, h);
-        this.scratchpad = scratchpad;
+        this.scratchpadDesc = scratchpadDesc;
         own.ownedBy(this);
         register();
     }
 
     /**
-     * Creates a primitive from a descriptor made by {@code creator}; the primitive owns the descriptor and a
-     * scratchpad of the size oneDNN asks for (attributes must use user scratchpad mode, as
-     * {@link PrimitiveAttr#create} does).
+     * Creates a primitive from a descriptor made by {@code creator}; the primitive owns the descriptor. Each
+     * {@link ExecArgs} built for it gets a scratchpad of the size oneDNN asks for (attributes must use user
+     * scratchpad mode, as {@link PrimitiveAttr#create} does).
      */
     public static Primitive create(Scope scope, String name, PrimitiveDesc.Creator creator) {
         Scope own = Scope.open(name);
@@ -49,12 +54,8 @@ public final class Primitive extends NativeResource {
                 Dnnl.check(dnnl_h.dnnl_primitive_create(out, pd.handle()), "create " + name + " primitive");
                 h = out.get(ValueLayout.ADDRESS, 0);
             }
-            Tensor scratch = null;
             MemoryDesc sd = pd.argDesc(own, Arg.SCRATCHPAD);
-            if (sd != null && sd.byteSize() > 0) {
-                scratch = Tensor.allocate(own, name + ".scratchpad", sd);
-            }
-            return new Primitive(scope, name, pd, own, h, scratch);
+            return new Primitive(scope, name, pd, own, h, sd != null && sd.byteSize() > 0 ? sd : null);
         } catch (RuntimeException e) {
             own.close();
             throw e;
@@ -89,10 +90,7 @@ public final class Primitive extends NativeResource {
 
     /** Runs the primitive on {@code stream} with arguments bound by {@link #args()}; does not wait. */
     public void execute(Stream stream, ExecArgs args) {
-        ensureOpen();
-        args.checkFor(this);
-        Dnnl.check(dnnl_h.dnnl_primitive_execute(handle.get(), stream.handle(), args.count(), args.array()),
-                executeOperation);
+        args.execute(this, handle.get(), stream, executeOperation);
     }
 
     /** The implementation oneDNN chose, e.g. {@code brg_conv_fwd:avx512_core}. */
@@ -105,9 +103,10 @@ public final class Primitive extends NativeResource {
         return name;
     }
 
-    /** The scratchpad this primitive owns, or {@code null} if it needs none. */
-    Tensor scratchpad() {
-        return scratchpad;
+    /** The scratchpad layout an execution needs, or {@code null} if none. */
+    MemoryDesc scratchpadDesc() {
+        ensureOpen();
+        return scratchpadDesc;
     }
 
     /** The {@code dnnl_primitive_desc_t} (a backward primitive's creator needs its forward's as a hint); borrowed. */
@@ -129,7 +128,7 @@ public final class Primitive extends NativeResource {
 
     @Override
     public long nativeBytes() {
-        return scratchpad == null ? 0 : scratchpad.nativeBytes();
+        return 0;
     }
 
     @Override

@@ -8,6 +8,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * Primitive attributes. Stride always asks for a user-managed scratchpad, so that a primitive's temporary
  * memory is allocated once by its owner instead of by oneDNN on every execution.
+ *
+ * <p>Not thread-safe: build it on one thread (it is a builder); once a primitive is created it is no longer read.
  */
 public final class PrimitiveAttr extends NativeResource {
 

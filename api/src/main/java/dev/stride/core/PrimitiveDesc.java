@@ -5,7 +5,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** A oneDNN primitive descriptor: the implementation oneDNN picked and the layouts it wants. */
+/**
+ * A oneDNN primitive descriptor: the implementation oneDNN picked and the layouts it wants.
+ *
+ * <p>Thread-safe for its queries once created (oneDNN's primitive descriptors are read-only).
+ */
 public final class PrimitiveDesc extends NativeResource {
 
     /** Calls a {@code dnnl_*_primitive_desc_create} function with the out-pointer to fill. */

@@ -9,6 +9,9 @@ import java.util.Arrays;
  *
  * <p>Subclasses assign their own fields before calling {@code super(...)} (a flexible constructor body), so the
  * object is fully built when this constructor registers it with its scope.
+ *
+ * <p>Thread-safe, like its {@link Primitive}: several threads may execute it at once, each with its own {@link
+ * ExecArgs} and {@link Stream}; an {@code ExecArgs} is confined to one thread at a time.
  */
 public abstract class PrimitiveOp extends NativeResource {
 

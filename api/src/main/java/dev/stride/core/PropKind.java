@@ -2,7 +2,11 @@ package dev.stride.core;
 
 import dev.stride.bindings.dnnl.dnnl_h;
 
-/** Whether a forward pass keeps what training's backward pass needs, or only computes the output. */
+/**
+ * Whether a forward pass keeps what training's backward pass needs, or only computes the output.
+ *
+ * <p>Immutable: an enum of constants.
+ */
 public enum PropKind {
     TRAINING,
     INFERENCE;

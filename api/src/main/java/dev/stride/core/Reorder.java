@@ -2,7 +2,11 @@ package dev.stride.core;
 
 import dev.stride.bindings.dnnl.dnnl_h;
 
-/** Copies values between two layouts of the same logical tensor (oneDNN reorder). */
+/**
+ * Copies values between two layouts of the same logical tensor (oneDNN reorder).
+ *
+ * <p>Thread-safe like every {@link PrimitiveOp}: one binding and one stream per executing thread.
+ */
 public final class Reorder extends PrimitiveOp {
 
     private Reorder(Scope scope, Primitive primitive) {

@@ -3,6 +3,9 @@ package dev.stride.core;
 /**
  * Something that owns native memory or a native handle. Closing is idempotent; using a closed resource throws
  * {@link IllegalStateException} naming it.
+ *
+ * <p>Implementations state their own thread contract; in every {@link NativeResource}, {@link #close()} and {@link
+ * #isClosed()} are thread-safe and a close during a running call is refused.
  */
 public interface Resource extends AutoCloseable {
 

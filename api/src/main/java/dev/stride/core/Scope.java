@@ -15,6 +15,10 @@ import java.util.SequencedSet;
  * it, even when it happens in a temporary scope inside the library.
  *
  * <p>The scope also counts what it allocates, so a test can prove that a training step allocates nothing.
+ *
+ * <p>Thread-safe. When a resource refuses to close because a call on another thread is using it (see
+ * {@link NativeResource#close()}), the scope closes everything else, stays open with just the resources in use
+ * and throws an {@link IllegalStateException}; closing it again later finishes the job.
  */
 public final class Scope implements AutoCloseable {
 
@@ -127,6 +131,20 @@ public final class Scope implements AutoCloseable {
             } catch (RuntimeException e) {
                 failure = failure == null ? e : failure;
             }
+        }
+        List<Resource> inUse = left.stream().filter(r -> !r.isClosed()).toList();
+        if (!inUse.isEmpty()) {
+            // A resource that refused to close (in use on another thread) stays open and owned: the scope stays
+            // open with just those, so nothing is freed under a running call and nothing is lost.
+            synchronized (this) {
+                live.retainAll(inUse);
+                closed = false;
+            }
+            IllegalStateException e = new IllegalStateException("scope '" + name + "' was not closed: "
+                    + inUse.size() + " resource(s) in use stay open and usable (" + inUse.getFirst().describe()
+                    + (inUse.size() > 1 ? ", ..." : "") + "); everything else was freed. Close the scope again once"
+                    + " they are free" + (failure != null ? ": " + failure.getMessage() : ""), failure);
+            throw e;
         }
         synchronized (this) {
             live.clear();

@@ -4,6 +4,8 @@ package dev.stride.core;
  * Shape arithmetic shared by the sliding-window families (convolution, pooling), with errors that quote
  * the formula and the numbers, e.g. {@code W2 = (W1 - F + 2P)/S + 1 = (28 - 5 + 0)/2 + 1 = 12.5 is not an
  * integer}.
+ *
+ * <p>Thread-safe: static functions without state.
  */
 public final class Shapes {
     private Shapes() {}

@@ -5,10 +5,16 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** A oneDNN execution stream on the CPU engine. Not thread-safe: one stream per thread that executes. */
+/**
+ * A oneDNN execution stream on the CPU engine.
+ *
+ * <p>Not thread-safe; confined to one thread at a time (one stream per thread that executes): a second thread that
+ * executes on it or waits on it while the first is inside gets an {@link IllegalStateException} naming both.
+ */
 public final class Stream extends NativeResource {
 
     private final NativeHandle handle;
+    private final Confinement confinement = new Confinement();
 
     private Stream(Scope scope, MemorySegment h) {
         super(scope);
@@ -29,8 +35,26 @@ public final class Stream extends NativeResource {
 
     /** Blocks until everything submitted to this stream has finished. */
     public void await() {
-        ensureOpen();
-        Dnnl.check(dnnl_h.dnnl_stream_wait(handle.get()), "wait for stream");
+        boolean entered = enter();
+        try {
+            beginUse("wait for stream");
+            try {
+                Dnnl.check(dnnl_h.dnnl_stream_wait(handle.get()), "wait for stream");
+            } finally {
+                endUse();
+            }
+        } finally {
+            exit(entered);
+        }
+    }
+
+    /** Claims the stream for the calling thread (see {@link Confinement#enter}). */
+    boolean enter() {
+        return confinement.enter(this);
+    }
+
+    void exit(boolean entered) {
+        confinement.exit(entered);
     }
 
     /** The {@code dnnl_stream_t}; borrowed. */

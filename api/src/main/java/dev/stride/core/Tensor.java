@@ -12,6 +12,10 @@ import java.util.Arrays;
  * <p>A tensor either owns its bytes ({@link #allocate}, {@link #of}) or wraps a segment someone else owns
  * ({@link #wrap}: a memory-mapped file, an Arrow buffer, a NumPy array) without copying. Either way the
  * tensor itself belongs to a {@link Scope}; closing it frees what it owns, and any later use throws.
+ *
+ * <p>Thread-safe for reading and for use by several primitive executions at once (shared weights); writes to its
+ * bytes are the caller's to order. Closing it while an execution on another thread uses it is refused with an
+ * {@link IllegalStateException} naming that thread (see {@link NativeResource}), and it stays usable.
  */
 public final class Tensor extends NativeResource {
 
@@ -239,13 +243,17 @@ public final class Tensor extends NativeResource {
 
     @Override
     protected void release() {
+        if (arena != null) {
+            try {
+                arena.close(); // first: the one step that can be refused, before anything is freed
+            } catch (IllegalStateException e) {
+                throw new StillInUse("a native call or a kernel holds its memory: " + e.getMessage(), e);
+            }
+        }
         try {
             memory.destroy();
         } finally {
             desc.scope().close();
-            if (arena != null) {
-                arena.close();
-            }
         }
     }
 

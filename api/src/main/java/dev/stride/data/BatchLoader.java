@@ -39,6 +39,9 @@ import java.util.Arrays;
  *     }
  * }
  * }</pre>
+ *
+ * <p>Not thread-safe: {@link #startEpoch} and {@link #next()} belong to one consumer thread (the loader's own
+ * background thread is internal and synchronized with it).
  */
 public final class BatchLoader extends NativeResource {
 

@@ -11,6 +11,8 @@ import java.util.List;
  * grayscale 28x28 images of clothing in 10 classes, read from the four IDX files Zalando publishes (gzip'ed as
  * published, or unpacked). The default location is where Debian's {@code dataset-fashion-mnist} package puts
  * them. MNIST's files have the same names and format, so a directory of MNIST loads too.
+ *
+ * <p>Thread-safe: loading is stateless; the returned sets are immutable.
  */
 public final class FashionMnist {
 

@@ -16,6 +16,8 @@ import java.util.zip.ZipException;
  * Reader for the IDX files MNIST and Fashion-MNIST ship in (optionally gzip-compressed): a big-endian
  * header {@code 0x00 0x00 type ndims}, {@code ndims} 32-bit sizes, then the data. Only unsigned bytes
  * ({@code type 0x08}) are used by these data sets.
+ *
+ * <p>Thread-safe: static functions without state.
  */
 public final class Idx {
     private Idx() {}

@@ -11,6 +11,9 @@ import java.util.Arrays;
  * @param name what the set is called in messages ({@code "fashion-mnist/train"})
  * @param pixels {@code count * channels * height * width} bytes, read as unsigned
  * @param labels {@code count} class indices
+ *
+ * <p>Immutable by convention: the pixel and label arrays are shared, never written after loading; safe to read
+ * from any thread.
  */
 public record LabeledImages(String name, int count, int channels, int height, int width, int classes, byte[] pixels,
         int[] labels) {

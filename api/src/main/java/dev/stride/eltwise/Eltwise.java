@@ -33,6 +33,11 @@ import dev.stride.core.Tensor;
  * for negative inputs, {@code sqrt' = 1/(2 dst)}.
  *
  * <p><b>Shape</b>: any; dst and the gradients have the source's dims and layout.
+ *
+ * <p>Thread-safe: the primitive ops here (Forward, Backward ...) can run on several threads at once, each with its
+ * own bound arguments ({@code bind} gives an {@link dev.stride.core.ExecArgs} with its own scratchpad) and its own
+ * {@link dev.stride.core.Stream}; one binding is confined to one thread at a time (a concurrent caller gets
+ * IllegalStateException). The one-off {@code executePlain} calls bind per call and are thread-safe likewise.
  */
 public final class Eltwise {
     private Eltwise() {}

@@ -17,6 +17,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>A reader therefore sees either the old file or the complete new one, never a mix, and a write that fails
  * midway (an exception from the body, a full disk, a killed process) leaves the old file as it was.
+ *
+ * <p>Thread-safe: static functions; concurrent writers of one path each replace it atomically (last rename wins).
  */
 public final class AtomicFile {
     private AtomicFile() {}

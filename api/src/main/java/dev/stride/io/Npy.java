@@ -40,6 +40,9 @@ import java.util.zip.ZipOutputStream;
  * {@code float64}, {@code int32}, {@code int64} and byte arrays in C order. Values come back as {@code float[]}
  * or {@code long[]}; a {@code float32} file can also be {@linkplain #map memory-mapped} and used as a
  * {@link Tensor} in place, without copying. Writing is {@code float32}, atomic (see {@link AtomicFile}).
+ *
+ * <p>Thread-safe: static functions; a {@code Mapped} file is read-only and may be read from any thread until
+ * closed.
  */
 public final class Npy {
     private Npy() {}

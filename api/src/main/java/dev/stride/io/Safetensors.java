@@ -54,6 +54,8 @@ import java.util.SequencedMap;
  * section. A string enters as its UTF-8 length (4 bytes, little-endian) and bytes, a number as 8 bytes,
  * little-endian. Covering the header too means a corrupted tensor name or shape is caught, not only a corrupted
  * value.
+ *
+ * <p>Thread-safe: static functions; a {@code Reader} is read-only and may be read from any thread until closed.
  */
 public final class Safetensors {
     private Safetensors() {}

@@ -29,6 +29,11 @@ import java.util.Arrays;
  * weights {@code OC x} the source's trailing dims (oneDNN keeps them unflattened so that it may pick a
  * blocked layout matching the source's; in the plain layout they are exactly PyTorch's {@code OC x C*H*W}
  * matrix); bias {@code OC}; dst {@code N x OC}. {@code C*[D*][H*]W} weights per output, {@code OC} biases.
+ *
+ * <p>Thread-safe: the primitive ops here (Forward, Backward ...) can run on several threads at once, each with its
+ * own bound arguments ({@code bind} gives an {@link dev.stride.core.ExecArgs} with its own scratchpad) and its own
+ * {@link dev.stride.core.Stream}; one binding is confined to one thread at a time (a concurrent caller gets
+ * IllegalStateException). The one-off {@code executePlain} calls bind per call and are thread-safe likewise.
  */
 public final class InnerProduct {
     private InnerProduct() {}

@@ -8,6 +8,9 @@ import java.util.List;
  * with errors that name the layer and show the arithmetic), the tensors it owns, how its window looks at its
  * input (for the receptive field) and its cost. Built-in layers and the custom ops implement the same
  * interface.
+ *
+ * <p>Implementations are immutable descriptions (records), safe to share between networks and threads; {@link
+ * #plan} runs on the thread that plans.
  */
 public interface Layer {
 

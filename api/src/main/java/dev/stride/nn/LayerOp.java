@@ -6,6 +6,8 @@ import java.util.List;
 /**
  * One layer of a planned network: its primitives and buffers, created once by {@link Layer#plan}, and the two
  * passes that run them. Nothing here allocates native memory or creates a primitive after planning.
+ *
+ * <p>Not thread-safe: it runs inside its {@link Plan}, which admits one thread at a time.
  */
 public interface LayerOp {
 

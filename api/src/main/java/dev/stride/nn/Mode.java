@@ -2,7 +2,11 @@ package dev.stride.nn;
 
 import dev.stride.core.PropKind;
 
-/** What a plan is for: training (batch statistics, dropout, a backward pass) or inference. */
+/**
+ * What a plan is for: training (batch statistics, dropout, a backward pass) or inference.
+ *
+ * <p>Immutable: an enum of constants.
+ */
 public enum Mode {
     TRAINING(PropKind.TRAINING),
     INFERENCE(PropKind.INFERENCE);

@@ -8,6 +8,8 @@ import dev.stride.conv.Convolution;
  *
  * <p>Every method returns a fresh {@link NetworkSpec}; plan it with {@link Network#create} and
  * {@link Network#plan}. Default layer names ({@code conv1}, {@code batchnorm2}, ...) follow the builder.
+ *
+ * <p>Thread-safe: static functions without state.
  */
 public final class Models {
 

@@ -9,17 +9,24 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A network's tensors: every parameter and saved statistic of a {@link NetworkSpec}, plain f32 and named
  * ({@code conv1.weight}, {@code bn1.running_mean}), plus a gradient for every learnable parameter. Plans for
  * a batch size and mode ({@link #plan}) run over these same tensors, so an optimizer step or a loaded
  * checkpoint is seen by every plan. Closing the network closes its plans and frees everything.
+ *
+ * <p>Thread-safe for serving: {@link #plan} may be called from any thread, and plans of one network may run at
+ * the same time on different threads, one thread per plan (they only read the shared weights); a
+ * {@link PlanPool} packages that. {@link #close()} waits for every plan's running call, then frees everything.
+ * Not supported while other threads run its plans: changing the weights ({@link #load}, an optimizer step, a
+ * checkpoint load) or {@link #setFrozen}; those readers would see a half-updated model. Training belongs on one
+ * thread.
  *
  * <pre>{@code
  * try (Network net = Network.create(spec, 42)) {
@@ -34,8 +41,13 @@ public final class Network implements AutoCloseable {
     private final Scope scope;
     private final Map<String, Tensor> tensors = new LinkedHashMap<>();
     private final Map<String, Tensor> gradients = new LinkedHashMap<>();
-    private final Set<String> frozen = new LinkedHashSet<>();
+    /** Concurrent: read while planning on any thread. */
+    private final Set<String> frozen = ConcurrentHashMap.newKeySet();
+    /** Guarded by itself; a plan removes itself when it closes. */
     private final List<Plan> plans = new ArrayList<>();
+    /** Held while planning and while closing, so a plan is never created into a closing network. */
+    private final Object lifecycle = new Object();
+    private volatile boolean closed;
 
     private Network(NetworkSpec spec, Scope scope) {
         this.spec = spec;
@@ -161,36 +173,64 @@ public final class Network implements AutoCloseable {
         return plan(batch, mode, PlanOptions.defaults());
     }
 
-    /** Plans the network: creates every primitive and buffer once; the plan belongs to this network. */
+    /**
+     * Plans the network: creates every primitive and buffer once; the plan belongs to this network. Safe to call
+     * from several threads (plans are created one at a time).
+     */
     public Plan plan(int batch, Mode mode, PlanOptions options) {
-        ensureOpen();
         if (batch < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batch);
         }
-        Plan p = new Planner(this, batch, mode, options).plan();
-        plans.add(p);
-        return p;
+        synchronized (lifecycle) {
+            ensureOpen();
+            Plan p = new Planner(this, batch, mode, options).plan();
+            synchronized (plans) {
+                plans.add(p);
+            }
+            return p;
+        }
     }
 
     void forget(Plan p) {
-        plans.remove(p);
+        synchronized (plans) {
+            plans.remove(p);
+        }
     }
 
     private void ensureOpen() {
-        if (scope.isClosed()) {
+        if (closed) {
             throw new IllegalStateException("network is closed");
         }
     }
 
     public boolean isClosed() {
-        return scope.isClosed();
+        return closed;
     }
 
+    /**
+     * Closes every plan of this network (each waits for a call running on another thread to return), then frees
+     * the network's tensors. Later calls on the network or its plans get an {@link IllegalStateException}.
+     */
     @Override
     public void close() {
-        for (Plan p : List.copyOf(plans)) {
-            p.close();
+        synchronized (lifecycle) {
+            closed = true;
+            List<Plan> open;
+            synchronized (plans) {
+                open = List.copyOf(plans);
+            }
+            RuntimeException failure = null;
+            for (Plan p : open) {
+                try {
+                    p.close();
+                } catch (RuntimeException e) { // close the rest; a plan that failed can be closed again
+                    failure = failure == null ? e : failure;
+                }
+            }
+            scope.close();
+            if (failure != null) {
+                throw failure;
+            }
         }
-        scope.close();
     }
 }

@@ -33,6 +33,8 @@ import java.util.Map;
  *         .flatten().fc(1024).relu().fc(10)
  *         .build();
  * }
+ *
+ * <p>Not thread-safe: build on one thread; the {@link NetworkSpec} it builds is immutable.
  */
 public final class NetworkBuilder {
 

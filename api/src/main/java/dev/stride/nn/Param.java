@@ -13,6 +13,9 @@ import java.util.SplittableRandom;
  * @param fanIn  inputs feeding one output (for He/Xavier)
  * @param fanOut outputs one input feeds (for Xavier)
  * @param state  true for saved state (running statistics), false for learnable parameters
+ *
+ * <p>Immutable (a record of immutable values; arrays are copied or never changed), so safe to share between
+ * threads.
  */
 public record Param(String name, long[] dims, Init init, long fanIn, long fanOut, boolean state) {
 

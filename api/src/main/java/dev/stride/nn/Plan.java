@@ -1,5 +1,6 @@
 package dev.stride.nn;
 
+import dev.stride.core.Confinement;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
@@ -13,6 +14,12 @@ import java.util.List;
  * <p>Fill {@link #input()} (plain {@code N x C x H x W}), call {@link #forward()}, read {@link #output()}
  * (plain). In training plans, write the loss gradient into {@link #outputGradient()} and call
  * {@link #backward()}: every parameter gradient of the network is then overwritten with this batch's.
+ *
+ * <p>Not thread-safe; confined to one thread at a time: a thread that calls {@link #forward()} or
+ * {@link #backward()} while another thread is inside gets an {@link IllegalStateException} naming both threads
+ * (the plan's buffers hold one batch). Handing a plan to another thread between calls is fine. To run one
+ * network on many threads, give each thread its own plan (plans of one {@link Network} share its weights), or
+ * use a {@link PlanPool}. {@link #close()} from another thread waits for a running call to finish, then closes.
  */
 public final class Plan implements AutoCloseable {
 
@@ -34,6 +41,8 @@ public final class Plan implements AutoCloseable {
     private final Backward backward;
     private final int reorders;
     private boolean forwardDone;
+    private final Confinement confinement = new Confinement();
+    private volatile boolean closed;
 
     Plan(Network network, Scope scope, Stream stream, int batch, Mode mode, PlanOptions options, Tensor input,
             Tensor output, List<Planner.Group> groups, List<Runnable> finish, Backward backward, int reorders) {
@@ -77,16 +86,20 @@ public final class Plan implements AutoCloseable {
 
     /** Runs every layer on {@link #input()}; returns {@link #output()} once it is ready. */
     public Tensor forward() {
-        ensureOpen();
-        for (Planner.Group g : groups) {
-            g.op().forward();
+        boolean entered = enter();
+        try {
+            for (Planner.Group g : groups) {
+                g.op().forward();
+            }
+            for (Runnable r : finish) {
+                r.run();
+            }
+            stream.await();
+            forwardDone = true;
+            return output;
+        } finally {
+            confinement.exit(entered);
         }
-        for (Runnable r : finish) {
-            r.run();
-        }
-        stream.await();
-        forwardDone = true;
-        return output;
     }
 
     /** Where the caller writes the gradient of the loss with respect to {@link #output()} (plain). */
@@ -105,23 +118,28 @@ public final class Plan implements AutoCloseable {
 
     /** Back-propagates {@link #outputGradient()} through the last {@link #forward()}. */
     public void backward() {
-        Backward b = requireTraining();
-        if (!forwardDone) {
-            throw new IllegalStateException("backward() needs a forward() first");
-        }
-        for (Runnable r : b.start()) {
-            r.run();
-        }
-        for (BackwardStep s : b.steps()) {
-            if (s.accumulate() != null) {
-                s.accumulate().run();
+        boolean entered = enter();
+        try {
+            Backward b = requireTraining();
+            if (!forwardDone) {
+                throw new IllegalStateException("backward() needs a forward() first");
             }
-            s.op().backward();
+            for (Runnable r : b.start()) {
+                r.run();
+            }
+            for (BackwardStep s : b.steps()) {
+                if (s.accumulate() != null) {
+                    s.accumulate().run();
+                }
+                s.op().backward();
+            }
+            for (Runnable r : b.end()) {
+                r.run();
+            }
+            stream.await();
+        } finally {
+            confinement.exit(entered);
         }
-        for (Runnable r : b.end()) {
-            r.run();
-        }
-        stream.await();
     }
 
     private Backward requireTraining() {
@@ -153,20 +171,42 @@ public final class Plan implements AutoCloseable {
     }
 
     private void ensureOpen() {
-        if (scope.isClosed()) {
-            throw new IllegalStateException("plan is closed");
+        if (closed) {
+            throw new IllegalStateException(scope.name() + " is closed");
+        }
+    }
+
+    /** Claims the plan for this call; a plan being closed says so rather than naming the closing thread. */
+    private boolean enter() {
+        ensureOpen();
+        try {
+            return confinement.enter(scope.name());
+        } catch (IllegalStateException e) {
+            ensureOpen();
+            throw e;
         }
     }
 
     public boolean isClosed() {
-        return scope.isClosed();
+        return closed;
     }
 
+    /**
+     * Frees the plan's primitives and buffers. Safe from any thread: when another thread is inside
+     * {@link #forward()} or {@link #backward()}, waits for that call to return first; calls that start once
+     * close has begun get an {@link IllegalStateException} saying the plan is closed.
+     */
     @Override
     public void close() {
-        if (!scope.isClosed()) {
-            scope.close();
-            network.forget(this);
+        closed = true;
+        boolean entered = confinement.enterWaiting();
+        try {
+            if (!scope.isClosed()) {
+                scope.close();
+            }
+        } finally {
+            confinement.exit(entered);
         }
+        network.forget(this);
     }
 }

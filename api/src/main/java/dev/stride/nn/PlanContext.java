@@ -14,6 +14,8 @@ import java.util.List;
  * What a layer is given when a network is planned: its inputs (tensors in the layouts the layers before chose),
  * its parameters and their gradients (plain), what the planner fused into it, and where to put what it
  * creates. Everything created through here belongs to the plan and is freed when the plan closes.
+ *
+ * <p>Not thread-safe: valid only during planning, on the planning thread.
  */
 public final class PlanContext {
 

@@ -10,6 +10,9 @@ package dev.stride.nn;
  * @param reuseBuffers  buffers whose lifetimes do not overlap share memory (gradients in training,
  *                      activations in inference)
  * @param inputGradient also compute the gradient of the loss with respect to the network input
+ *
+ * <p>Immutable (a record of immutable values; arrays are copied or never changed), so safe to share between
+ * threads.
  */
 public record PlanOptions(boolean fuse, boolean foldBatchNorm, boolean reuseBuffers, boolean inputGradient) {
 

@@ -5,6 +5,9 @@ import java.util.Arrays;
 /**
  * The shape of one sample, without the batch: {@code C x H x W}, {@code C x D x H x W}, or {@code F} features.
  * A network is planned for a batch size later; everything the builder checks is per sample.
+ *
+ * <p>Immutable (a record of immutable values; arrays are copied or never changed), so safe to share between
+ * threads.
  */
 public record Shape(long[] dims) {
 

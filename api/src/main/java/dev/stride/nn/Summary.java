@@ -10,6 +10,8 @@ import java.util.Locale;
  * A table of every layer (output shape, parameters, receptive field, FLOPs) and the seed's sizing hints:
  * input sizes that stop dividing by 2, filters larger than 3x3 where a stack of 3x3 would do, strided
  * convolutions where pooling is expected, padding that does not keep the size.
+ *
+ * <p>Immutable once built.
  */
 public final class Summary {
 

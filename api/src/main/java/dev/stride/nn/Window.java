@@ -6,6 +6,9 @@ import java.util.Arrays;
  * How a layer's output position looks at its input, per spatial dim, for the receptive-field arithmetic:
  * extent {@code F}, stride {@code S} and dilation {@code D}. Point-wise layers have {@code F = S = D = 1}.
  * A global window sees the whole input.
+ *
+ * <p>Immutable (a record of immutable values; arrays are copied or never changed), so safe to share between
+ * threads.
  */
 public record Window(long[] extent, long[] stride, long[] dilation, boolean global) {
 

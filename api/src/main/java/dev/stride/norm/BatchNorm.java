@@ -38,6 +38,11 @@ import java.util.Locale;
  * <p>Parameters: {@link Params}: {@code eps = 1e-5}, {@code momentum = 0.1}, {@code affine = true} (learned
  * gamma/beta, initialised to 1 and 0 by whoever owns them), {@code fuseRelu = false}. Ioffe and Szegedy,
  * <a href="https://arxiv.org/abs/1502.03167">Batch Normalization</a> (2015).
+ *
+ * <p>Thread-safe: the primitive ops here (Forward, Backward ...) can run on several threads at once, each with its
+ * own bound arguments ({@code bind} gives an {@link dev.stride.core.ExecArgs} with its own scratchpad) and its own
+ * {@link dev.stride.core.Stream}; one binding is confined to one thread at a time (a concurrent caller gets
+ * IllegalStateException). The one-off {@code executePlain} calls bind per call and are thread-safe likewise.
  */
 public final class BatchNorm {
     private BatchNorm() {}

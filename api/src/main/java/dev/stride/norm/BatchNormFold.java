@@ -20,6 +20,8 @@ import java.util.Arrays;
  *
  * <p><b>Shape</b>: weights {@code K x C/G x F...} (or grouped {@code G x K/G x C/G x F...}, the same bytes),
  * bias, gamma, beta, running mean and variance {@code K}.
+ *
+ * <p>Thread-safe: static functions without state.
  */
 public final class BatchNormFold {
     private BatchNormFold() {}

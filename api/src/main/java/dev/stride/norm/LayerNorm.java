@@ -32,6 +32,11 @@ import java.util.Locale;
  * <p>Parameters: {@link Params}: {@code eps = 1e-5}, {@code affine = true} (PyTorch's
  * {@code elementwise_affine}). Ba, Kiros and Hinton, <a href="https://arxiv.org/abs/1607.06450">Layer
  * Normalization</a> (2016).
+ *
+ * <p>Thread-safe: the primitive ops here (Forward, Backward ...) can run on several threads at once, each with its
+ * own bound arguments ({@code bind} gives an {@link dev.stride.core.ExecArgs} with its own scratchpad) and its own
+ * {@link dev.stride.core.Stream}; one binding is confined to one thread at a time (a concurrent caller gets
+ * IllegalStateException). The one-off {@code executePlain} calls bind per call and are thread-safe likewise.
  */
 public final class LayerNorm {
     private LayerNorm() {}

@@ -44,6 +44,10 @@ import java.util.function.IntSupplier;
  *
  * <p><b>Parameters</b>: extent {@code F} (one value, or one per spatial dim); stride {@code S} (default
  * {@code F}, as PyTorch's {@code MaxPool2d}); padding {@code P} (default 0; symmetric or left/right).
+ *
+ * <p>Thread-safe: {@code Forward} and {@code Backward} can run on several threads at once, each with its own
+ * {@link Bound} (which owns the L2 path's intermediates) and {@link dev.stride.core.Stream}; one {@code Bound} is
+ * confined to one thread at a time (a concurrent caller gets IllegalStateException).
  */
 public final class Pooling {
     private Pooling() {}
@@ -329,10 +333,11 @@ public final class Pooling {
         /** L2 only: {@code squares = src^2}, {@code pool} averages them, {@code sqrt} runs in place on dst. */
         private final Primitive square;
         private final Primitive sqrt;
-        private final Tensor squares;
+        /** L2 only: the layout of the squares; every binding has its own buffer, so bindings can run at once. */
+        private final MemoryDesc squares;
 
         private Forward(Scope scope, String name, Geometry geometry, PropKind mode, Scope own, Primitive pool,
-                Primitive square, Primitive sqrt, Tensor squares) {
+                Primitive square, Primitive sqrt, MemoryDesc squares) {
             super(scope);
             this.name = name;
             this.geometry = geometry;
@@ -369,9 +374,9 @@ public final class Pooling {
                 // so they are inference primitives whatever the mode.
                 int inference = PropKind.INFERENCE.value();
                 Primitive square = eltwise(own, name + " (L2 pooling: square)", src, dnnl_h.dnnl_eltwise_square(), inference);
-                Tensor squares = Tensor.allocate(own, name + ".squares", square.requireArgDesc(Arg.DST));
+                MemoryDesc squares = square.requireArgDesc(Arg.DST);
                 Primitive pool = poolingForward(own, name + " (L2 pooling: average of squares " + g.spatialDims() + "D)",
-                        squares.desc(), g, prop);
+                        squares, g, prop);
                 Primitive sqrt = eltwise(own, name + " (L2 pooling: sqrt)", pool.requireArgDesc(Arg.DST),
                         dnnl_h.dnnl_eltwise_sqrt(), inference);
                 return new Forward(scope, name, g, mode, own, pool, square, sqrt, squares);
@@ -457,6 +462,7 @@ public final class Pooling {
                     as.add(pool.args().add(Arg.SRC, src).add(Arg.DST, dst).addIfPresent(Arg.WORKSPACE, workspace)
                             .build(argsScope));
                 } else {
+                    Tensor squares = Tensor.allocate(argsScope, name + ".squares", this.squares);
                     ps.add(square);
                     as.add(square.args().add(Arg.SRC, src).add(Arg.DST, squares).build(argsScope));
                     ps.add(pool);
@@ -516,7 +522,7 @@ public final class Pooling {
 
         @Override
         public long nativeBytes() {
-            return squares == null ? 0 : squares.nativeBytes();
+            return 0;
         }
 
         @Override
@@ -559,11 +565,11 @@ public final class Pooling {
         private final Primitive div;
         private final Primitive mul;
         private final Tensor zero;
-        private final Tensor ySafe;
-        private final Tensor quotient;
+        /** L2 only: the layout of ySafe and q; every binding has its own buffers, so bindings can run at once. */
+        private final MemoryDesc intermediate;
 
         private Backward(Scope scope, String name, Forward forward, Scope own, Primitive pool, Primitive isZero,
-                Primitive add, Primitive div, Primitive mul, Tensor zero, Tensor ySafe, Tensor quotient) {
+                Primitive add, Primitive div, Primitive mul, Tensor zero, MemoryDesc intermediate) {
             super(scope);
             this.name = name;
             this.forward = forward;
@@ -574,8 +580,7 @@ public final class Pooling {
             this.div = div;
             this.mul = mul;
             this.zero = zero;
-            this.ySafe = ySafe;
-            this.quotient = quotient;
+            this.intermediate = intermediate;
             register();
         }
 
@@ -605,7 +610,7 @@ public final class Pooling {
                                     attr.handle()));
                 }
                 if (g.algorithm() != Algorithm.L2) {
-                    return new Backward(scope, name, forward, own, pool, null, null, null, null, null, null, null);
+                    return new Backward(scope, name, forward, own, pool, null, null, null, null, null, null);
                 }
                 long[] ones = new long[g.src().length];
                 Arrays.fill(ones, 1);
@@ -618,9 +623,7 @@ public final class Pooling {
                         dst);
                 Primitive mul = binary(own, name + " (L2 pooling backward: x * pooled)", dnnl_h.dnnl_binary_mul(), src,
                         src, src);
-                Tensor ySafe = Tensor.allocate(own, name + ".ySafe", dst);
-                Tensor quotient = Tensor.allocate(own, name + ".dyOverY", dst);
-                return new Backward(scope, name, forward, own, pool, isZero, add, div, mul, zero, ySafe, quotient);
+                return new Backward(scope, name, forward, own, pool, isZero, add, div, mul, zero, dst);
             } catch (RuntimeException e) {
                 own.close();
                 throw e;
@@ -671,6 +674,8 @@ public final class Pooling {
                     as.add(pool.args().add(Arg.DIFF_DST, diffDst).add(Arg.DIFF_SRC, diffSrc)
                             .addIfPresent(Arg.WORKSPACE, alg == Algorithm.MAX ? workspace : null).build(argsScope));
                 } else {
+                    Tensor ySafe = Tensor.allocate(argsScope, name + ".ySafe", intermediate);
+                    Tensor quotient = Tensor.allocate(argsScope, name + ".dyOverY", intermediate);
                     ps.add(isZero);
                     as.add(isZero.args().add(Arg.SRC, dst).add(Arg.SRC_1, zero).add(Arg.DST, ySafe).build(argsScope));
                     ps.add(add);
@@ -704,7 +709,7 @@ public final class Pooling {
 
         @Override
         public long nativeBytes() {
-            return ySafe == null ? 0 : ySafe.nativeBytes() + quotient.nativeBytes() + zero.nativeBytes();
+            return zero == null ? 0 : zero.nativeBytes();
         }
 
         @Override

@@ -27,6 +27,9 @@ import java.util.Arrays;
  *
  * <p><b>Shape</b>: logits {@code N x K} (plain row-major f32); labels {@code N} integers in {@code [0, K)};
  * loss a scalar; dlogits {@code N x K}.
+ *
+ * <p>Not thread-safe: it keeps the last forward's log-probabilities and labels for the gradient; use it from one
+ * thread at a time (a loss per training thread).
  */
 public final class SoftmaxCrossEntropy extends NativeResource {
     private final String name;

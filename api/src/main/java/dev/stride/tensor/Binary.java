@@ -38,6 +38,11 @@ import java.util.function.IntSupplier;
  *   <li>sub: {@code diff_src0 = dy}, {@code diff_src1 = -R(dy)}</li>
  *   <li>mul: {@code diff_src0 = dy * src1} (src1 broadcast again), {@code diff_src1 = R(dy * src0)}</li>
  * </ul>
+ *
+ * <p>Thread-safe: the primitive ops here (Forward, Backward ...) can run on several threads at once, each with its
+ * own bound arguments ({@code bind} gives an {@link dev.stride.core.ExecArgs} with its own scratchpad) and its own
+ * {@link dev.stride.core.Stream}; one binding is confined to one thread at a time (a concurrent caller gets
+ * IllegalStateException). The one-off {@code executePlain} calls bind per call and are thread-safe likewise.
  */
 public final class Binary {
     private Binary() {}
@@ -206,7 +211,8 @@ public final class Binary {
     public static final class Backward extends NativeResource {
 
         /** Tensors one pass works on; a stage builds its arguments from them. */
-        private record Io(Tensor src0, Tensor src1, Tensor diffDst, Tensor diffSrc0, Tensor diffSrc1) {}
+        /** One binding's tensors; {@code product} is its own {@code dy * src0} buffer (mul with broadcast). */
+        private record Io(Tensor src0, Tensor src1, Tensor diffDst, Tensor diffSrc0, Tensor diffSrc1, Tensor product) {}
 
         private record Stage(Primitive primitive, Function<Io, ExecArgs.Builder> args) {}
 
@@ -218,10 +224,13 @@ public final class Binary {
         private final MemoryDesc diffSrc1Desc;
         private final List<Stage> toDiffSrc0 = new ArrayList<>();
         private final List<Stage> toDiffSrc1 = new ArrayList<>();
+        /** Mul with broadcast sums {@code dy * src0} into diff_src1 through a buffer, one per binding. */
+        private final boolean productBuffer;
 
         private Backward(Scope scope, String name, Forward fwd) {
             super(scope);
             this.name = name;
+            this.productBuffer = fwd.alg() == Alg.MUL && !Arrays.equals(fwd.src0Dims, fwd.src1Dims);
             this.alg = fwd.alg();
             this.own = scope.child(name);
             try {
@@ -250,11 +259,10 @@ public final class Binary {
                 // diff_src1: the per-element contribution g, then summed over the broadcast dims.
                 Function<Io, Tensor> g;
                 if (alg == Alg.MUL) {
-                    Tensor prod = Tensor.allocate(own, name + ".dy*src0", dy);
                     Forward m = Forward.create(own, name + ".dy*src0", Alg.MUL, dy, s0Desc, null);
                     toDiffSrc1.add(new Stage(m.primitive(), io -> m.primitive().args().add(Arg.SRC, io.diffDst())
-                            .add(Arg.SRC_1, need(io.src0(), "src0")).add(Arg.DST, broadcast ? prod : io.diffSrc1())));
-                    g = io -> prod;
+                            .add(Arg.SRC_1, need(io.src0(), "src0")).add(Arg.DST, broadcast ? io.product() : io.diffSrc1())));
+                    g = Io::product;
                 } else {
                     g = Io::diffDst;
                 }
@@ -322,9 +330,11 @@ public final class Binary {
          */
         public Steps bind(Scope scope, Tensor src0, Tensor src1, Tensor diffDst, Tensor diffSrc0, Tensor diffSrc1) {
             ensureOpen();
-            Io io = new Io(src0, src1, diffDst, diffSrc0, diffSrc1);
             Steps steps = Steps.open(scope, name + ".steps");
             try {
+                Tensor product = productBuffer && diffSrc1 != null
+                        ? Tensor.allocate(steps.own(), name + ".dy*src0", diffDstDesc) : null;
+                Io io = new Io(src0, src1, diffDst, diffSrc0, diffSrc1, product);
                 if (diffSrc0 != null) {
                     for (Stage s : toDiffSrc0) {
                         steps.add(s.primitive(), s.args().apply(io).build(steps.own()));

@@ -29,6 +29,11 @@ import java.util.Objects;
  *
  * <p><b>Shape</b>: every src the same rank and the same dims except along {@code axis};
  * dst the same with {@code dst[axis] = sum_i src_i[axis]}.
+ *
+ * <p>Thread-safe: the primitive ops here (Forward, Backward ...) can run on several threads at once, each with its
+ * own bound arguments ({@code bind} gives an {@link dev.stride.core.ExecArgs} with its own scratchpad) and its own
+ * {@link dev.stride.core.Stream}; one binding is confined to one thread at a time (a concurrent caller gets
+ * IllegalStateException). The one-off {@code executePlain} calls bind per call and are thread-safe likewise.
  */
 public final class Concat {
     private Concat() {}

@@ -16,6 +16,8 @@ import java.util.Arrays;
  * strides (a transposed matrix is a row-major one read with swapped strides) and sub-memories (a window of a
  * larger tensor, e.g. one input's channels inside a concatenation). Each is built natively, copied into an
  * owned {@link MemoryDesc} and the temporary freed at once, so the caller owns exactly one handle.
+ *
+ * <p>Thread-safe: static functions without state.
  */
 public final class Layouts {
     private Layouts() {}

@@ -26,6 +26,11 @@ import java.util.Arrays;
  *
  * <p><b>Shape</b>: src {@code [B,] M x K}; weights {@code [B or 1,] K x N}; bias each dim equal to dst's or
  * 1; dst {@code [B,] M x N}.
+ *
+ * <p>Thread-safe: the primitive ops here (Forward, Backward ...) can run on several threads at once, each with its
+ * own bound arguments ({@code bind} gives an {@link dev.stride.core.ExecArgs} with its own scratchpad) and its own
+ * {@link dev.stride.core.Stream}; one binding is confined to one thread at a time (a concurrent caller gets
+ * IllegalStateException). The one-off {@code executePlain} calls bind per call and are thread-safe likewise.
  */
 public final class MatMul {
     private MatMul() {}

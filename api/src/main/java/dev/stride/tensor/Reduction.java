@@ -23,6 +23,11 @@ import java.util.function.IntSupplier;
  *
  * <p><b>Shape</b>: src {@code d_0 x ... x d_k}; dst the same rank with each {@code dst_i} equal to
  * {@code d_i} or 1, and at least one dimension reduced.
+ *
+ * <p>Thread-safe: the primitive ops here (Forward, Backward ...) can run on several threads at once, each with its
+ * own bound arguments ({@code bind} gives an {@link dev.stride.core.ExecArgs} with its own scratchpad) and its own
+ * {@link dev.stride.core.Stream}; one binding is confined to one thread at a time (a concurrent caller gets
+ * IllegalStateException). The one-off {@code executePlain} calls bind per call and are thread-safe likewise.
  */
 public final class Reduction {
     private Reduction() {}

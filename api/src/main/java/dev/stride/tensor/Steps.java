@@ -13,6 +13,9 @@ import java.util.List;
  * A fixed sequence of primitive executions with their arguments bound once: what a pass made of several
  * oneDNN primitives (the gradient of a broadcast multiply, the slices of a concatenation's backward) returns
  * from {@code bind}. Executing it allocates nothing. It owns its argument arrays and any views it was given.
+ *
+ * <p>Not thread-safe; confined to one thread at a time like the {@link dev.stride.core.ExecArgs} it runs: a
+ * concurrent caller gets IllegalStateException.
  */
 public final class Steps extends NativeResource {
 

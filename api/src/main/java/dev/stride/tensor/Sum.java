@@ -21,6 +21,11 @@ import java.util.Objects;
  * Its gradient is {@code diff_src_i = scale_i * diff_dst}, which is this same primitive with one input.
  *
  * <p><b>Shape</b>: every src and dst {@code d_0 x ... x d_k}, identical dims (layouts may differ).
+ *
+ * <p>Thread-safe: the primitive ops here (Forward, Backward ...) can run on several threads at once, each with its
+ * own bound arguments ({@code bind} gives an {@link dev.stride.core.ExecArgs} with its own scratchpad) and its own
+ * {@link dev.stride.core.Stream}; one binding is confined to one thread at a time (a concurrent caller gets
+ * IllegalStateException). The one-off {@code executePlain} calls bind per call and are thread-safe likewise.
  */
 public final class Sum {
     private Sum() {}

@@ -20,6 +20,8 @@ import java.util.List;
  * <pre>{@code
  * Adam adam = Adam.builder().lr(1e-3).build(scope, network.parameters());
  * }</pre>
+ *
+ * <p>Not thread-safe: steps belong to the training thread, and no plan of the network may run meanwhile.
  */
 public final class Adam extends Optimizer {
 

@@ -21,6 +21,8 @@ import java.util.List;
  * AdamW adamw = AdamW.builder().lr(1e-3).weightDecay(0.05).noWeightDecay(Optimizer::isBiasOrNorm)
  *         .build(scope, network.parameters());
  * }</pre>
+ *
+ * <p>Not thread-safe: steps belong to the training thread, and no plan of the network may run meanwhile.
  */
 public final class AdamW extends Optimizer {
 

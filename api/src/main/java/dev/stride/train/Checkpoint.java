@@ -19,6 +19,9 @@ import java.util.function.Predicate;
  * ({@code conv1.weight}, {@code bn1.running_mean}: PyTorch's {@code state_dict} names), the optimizer's state
  * under {@code optimizer.<parameter>.<buffer>}, and strings (epoch, accuracy, model) in the metadata. Written
  * atomically with a checksum; a truncated or corrupted file is refused on load and never replaces a good one.
+ *
+ * <p>Thread-safe as functions, but a load writes the network's tensors: no plan of that network may run during it
+ * (see {@link dev.stride.nn.Network}).
  */
 public final class Checkpoint {
     private Checkpoint() {}

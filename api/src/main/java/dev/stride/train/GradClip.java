@@ -7,6 +7,8 @@ import java.util.List;
  * Gradient clipping over a list of parameters, between the backward pass and {@link Optimizer#step()}:
  * PyTorch's {@code torch.nn.utils.clip_grad_norm_} and {@code clip_grad_value_}. Allocates nothing (after a
  * thread's first call, which allocates its scratch arrays).
+ *
+ * <p>Thread-safe: static functions; the gradients it scales must not be in use by another thread.
  */
 public final class GradClip {
 

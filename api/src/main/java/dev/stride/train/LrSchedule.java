@@ -22,6 +22,8 @@ import java.util.Arrays;
  * // StepLR(step_size=10, gamma=0.1) stepped once per epoch
  * LrSchedule e = LrSchedule.stepDecay(0.1, 10, 0.1).perEpoch(spe);
  * }</pre>
+ *
+ * <p>Implementations are immutable and thread-safe.
  */
 @FunctionalInterface
 public interface LrSchedule {

@@ -6,7 +6,11 @@ import dev.stride.core.DataType;
 import dev.stride.core.Tensor;
 import java.lang.foreign.MemorySegment;
 
-/** Helpers for classification metrics over network outputs. */
+/**
+ * Helpers for classification metrics over network outputs.
+ *
+ * <p>Thread-safe: static functions without state.
+ */
 public final class Metrics {
 
     private Metrics() {}

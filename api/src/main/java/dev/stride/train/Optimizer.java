@@ -30,6 +30,9 @@ import java.util.function.Predicate;
  * taken. To resume, build the optimizer for the same parameters, copy the saved values into the tensors of
  * {@link #state()} and call {@link #setStepCount(long)}; the next step is then the one the saved run would have
  * taken.
+ *
+ * <p>Not thread-safe: steps belong to the training thread, and no plan of the network may run meanwhile (see
+ * {@link dev.stride.nn.Network}).
  */
 public abstract sealed class Optimizer implements AutoCloseable permits Sgd, Adam, AdamW {
 

@@ -15,6 +15,8 @@ import java.util.Arrays;
  *              optimizer state is named after it
  * @param value the parameter's values
  * @param grad  its gradient, same dims as {@code value}
+ *
+ * <p>Immutable (the tensors it names are the network's; their contract is the network's).
  */
 public record Parameter(String name, Tensor value, Tensor grad) {
 

@@ -23,6 +23,8 @@ import java.util.List;
  * Sgd sgd = Sgd.builder(0.05).momentum(0.9).nesterov(true).weightDecay(5e-4)
  *         .noWeightDecay(Optimizer::isBiasOrNorm).build(scope, network.parameters());
  * }</pre>
+ *
+ * <p>Not thread-safe: steps belong to the training thread, and no plan of the network may run meanwhile.
  */
 public final class Sgd extends Optimizer {
 

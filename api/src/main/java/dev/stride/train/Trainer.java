@@ -29,6 +29,8 @@ import java.util.Map;
  *     List<Trainer.EpochStats> history = t.fit();
  * }
  * }</pre>
+ *
+ * <p>Not thread-safe: run it from one thread; it owns the training plans of its network while it trains.
  */
 public final class Trainer implements AutoCloseable {
 

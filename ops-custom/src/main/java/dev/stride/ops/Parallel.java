@@ -27,6 +27,12 @@ import java.util.function.IntConsumer;
  * into Java from native code: the JVM would stop) and rethrown to the caller once the region is over.
  * Calls run inline when there is one chunk or one thread, when nested inside another call, and while another
  * thread's call is running.
+ *
+ * <p>Thread-safe, with one process-wide region at a time: a single {@code BUSY} flag admits one call into an
+ * OpenMP region. While it runs, a {@code forRange} from any other Java thread does not wait: it runs its whole
+ * range inline, on its own thread, one index after another. Its results are the same as in a region (every index
+ * is computed by the same body, and the kernels never let two indices write the same element), only slower, so
+ * custom ops running on several Java threads at once share the cores as one region plus inline callers.
  */
 public final class Parallel {
     private Parallel() {}

@@ -9,7 +9,11 @@ import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
 import java.util.List;
 
-/** An element-wise activation, {@code y = f(x; alpha, beta)}; see {@link dev.stride.eltwise.Eltwise}. */
+/**
+ * An element-wise activation, {@code y = f(x; alpha, beta)}; see {@link dev.stride.eltwise.Eltwise}.
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads.
+ */
 public record Activation(Algorithm.Eltwise algorithm, float alpha, float beta) implements Layer {
 
     public static Activation relu() {

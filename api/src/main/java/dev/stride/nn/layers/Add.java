@@ -12,7 +12,11 @@ import dev.stride.nn.Shape;
 import dev.stride.nn.Window;
 import java.util.List;
 
-/** Element-wise sum of two or more inputs of the same shape (the residual connection). */
+/**
+ * Element-wise sum of two or more inputs of the same shape (the residual connection).
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads.
+ */
 public record Add(int inputs) implements Layer {
 
     public Add {

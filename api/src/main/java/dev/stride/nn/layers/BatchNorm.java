@@ -15,6 +15,8 @@ import java.util.List;
  * Batch normalization over the channels of its input: learned {@code weight} (gamma, ones) and {@code bias}
  * (beta, zeros), and saved state {@code running_mean} (zeros) and {@code running_var} (ones) that never
  * receive gradients; see {@link dev.stride.norm.BatchNorm}.
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads.
  */
 public record BatchNorm(dev.stride.norm.BatchNorm.Params params) implements Layer {
 

@@ -11,7 +11,11 @@ import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
 import java.util.List;
 
-/** Concatenates inputs along the channels (DenseNet's "each layer sees all earlier maps"). */
+/**
+ * Concatenates inputs along the channels (DenseNet's "each layer sees all earlier maps").
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads.
+ */
 public record Concat(int inputs) implements Layer {
 
     public Concat {

@@ -17,7 +17,11 @@ import dev.stride.nn.Window;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Convolution layer (2D or 3D by its input): {@code K} filters of extent {@code F}; see {@link Convolution}. */
+/**
+ * Convolution layer (2D or 3D by its input): {@code K} filters of extent {@code F}; see {@link Convolution}.
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads.
+ */
 public record Conv(Convolution.Params params) implements Layer {
 
     private Convolution.Geometry geometry(String name, List<Shape> in) {

@@ -15,6 +15,8 @@ import java.util.List;
  * Fully connected layer over the flattened sample: {@code y = W x + b}; see {@link InnerProduct}. Weights are
  * held with the input's trailing dims ({@code OUT x C x H x W}), which is PyTorch's {@code OUT x C*H*W}
  * matrix byte for byte.
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads.
  */
 public record Dense(long outFeatures, boolean bias) implements Layer {
 

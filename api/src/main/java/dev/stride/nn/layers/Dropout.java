@@ -9,7 +9,11 @@ import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
 import java.util.List;
 
-/** Dropout: in training, zeroes each value with probability {@code p} and scales the rest by {@code 1/(1-p)}. */
+/**
+ * Dropout: in training, zeroes each value with probability {@code p} and scales the rest by {@code 1/(1-p)}.
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads.
+ */
 public record Dropout(double p) implements Layer {
 
     public Dropout {

@@ -8,7 +8,11 @@ import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
 import java.util.List;
 
-/** Flattens a sample to a feature vector ({@code C x H x W -> C*H*W}); a view, no computation. */
+/**
+ * Flattens a sample to a feature vector ({@code C x H x W -> C*H*W}); a view, no computation.
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads.
+ */
 public record Flatten() implements Layer {
 
     @Override

@@ -9,7 +9,11 @@ import dev.stride.nn.Shape;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Layer normalization over the last dimension, with learned {@code weight} and {@code bias}. */
+/**
+ * Layer normalization over the last dimension, with learned {@code weight} and {@code bias}.
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads.
+ */
 public record LayerNorm(dev.stride.norm.LayerNorm.Params params) implements Layer {
 
     @Override

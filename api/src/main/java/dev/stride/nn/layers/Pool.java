@@ -9,7 +9,11 @@ import dev.stride.nn.Window;
 import dev.stride.pool.Pooling;
 import java.util.List;
 
-/** Pooling layer: max, average, L2 or global; see {@link Pooling}. No parameters. */
+/**
+ * Pooling layer: max, average, L2 or global; see {@link Pooling}. No parameters.
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads.
+ */
 public record Pool(Pooling.Params params) implements Layer {
 
     private Pooling.Geometry geometry(String name, List<Shape> in) {

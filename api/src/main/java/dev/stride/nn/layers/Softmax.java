@@ -7,7 +7,11 @@ import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
 import java.util.List;
 
-/** Softmax over the features of a sample (class scores to probabilities); see {@link dev.stride.softmax.Softmax}. */
+/**
+ * Softmax over the features of a sample (class scores to probabilities); see {@link dev.stride.softmax.Softmax}.
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads.
+ */
 public record Softmax() implements Layer {
 
     @Override

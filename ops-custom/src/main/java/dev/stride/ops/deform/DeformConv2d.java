@@ -1,5 +1,6 @@
 package dev.stride.ops.deform;
 
+import dev.stride.core.Confinement;
 import dev.stride.core.DataType;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.NativeResource;
@@ -47,8 +48,16 @@ import java.util.Arrays;
  * matrix, GEMM output, a copy of the weights, the matmul primitives and their bound arguments), so
  * {@link #forward} and {@link #backward} allocate no native memory; and one-off static functions
  * ({@link #forwardOnce}, {@link #backwardOnce}) that build and free an owner around a single call.
+ *
+ * <p>Not thread-safe; confined to one thread at a time: a second thread that calls {@code forward} or
+ * {@code backward} while another is inside gets an {@link IllegalStateException} naming both threads (its
+ * workspaces hold one call's intermediates); give each thread its own. While a call runs, its tensors and the op
+ * are marked in use, so closing them from another thread is refused instead of freeing memory under it.
  */
 public final class DeformConv2d extends NativeResource {
+
+    /** One call at a time: the op's workspaces hold one call's intermediate results. */
+    private final Confinement confinement = new Confinement();
 
     /** Default cap on the column matrix of one chunk of images. */
     public static final long DEFAULT_COLUMN_BYTES = 32L << 20;
@@ -283,23 +292,33 @@ public final class DeformConv2d extends NativeResource {
      * native memory.
      */
     public void forward(Stream stream, Tensor src, Tensor offset, Tensor mask, Tensor weights, Tensor bias, Tensor dst) {
-        ensureOpen();
-        checkForward(name, geometry, src, offset, mask, weights, bias, dst);
-        copyWeights(weights);
-        MemorySegment x = src.segment();
-        MemorySegment off = offset.segment();
-        MemorySegment m = mask == null ? null : mask.segment();
-        MemorySegment b = bias == null ? null : bias.segment();
-        colsFromForward = false;
-        for (int n0 = 0; n0 < geometry.n(); n0 += chunk) {
-            Pass pass = passFor(n0);
-            im2col(x, off, m, n0, pass.images());
-            pass.fwd().execute(stream, pass.fwdArgs());
-            stream.await();
-            DeformKernels.outputToNchw(geometry, out.segment(), b, dst.segment(), n0, pass.images());
-        }
-        if (seen != null) {
-            remember(src, offset, mask);
+        boolean entered = confinement.enter(this);
+        try {
+            ensureOpen();
+            NativeResource.beginUseAll(name, this, src, offset, mask, weights, bias, dst);
+            try {
+                checkForward(name, geometry, src, offset, mask, weights, bias, dst);
+                copyWeights(weights);
+                MemorySegment x = src.segment();
+                MemorySegment off = offset.segment();
+                MemorySegment m = mask == null ? null : mask.segment();
+                MemorySegment b = bias == null ? null : bias.segment();
+                colsFromForward = false;
+                for (int n0 = 0; n0 < geometry.n(); n0 += chunk) {
+                    Pass pass = passFor(n0);
+                    im2col(x, off, m, n0, pass.images());
+                    pass.fwd().execute(stream, pass.fwdArgs());
+                    stream.await();
+                    DeformKernels.outputToNchw(geometry, out.segment(), b, dst.segment(), n0, pass.images());
+                }
+                if (seen != null) {
+                    remember(src, offset, mask);
+                }
+            } finally {
+                NativeResource.endUseAll(this, src, offset, mask, weights, bias, dst);
+            }
+        } finally {
+            confinement.exit(entered);
         }
     }
 
@@ -310,63 +329,73 @@ public final class DeformConv2d extends NativeResource {
      */
     public void backward(Stream stream, Tensor src, Tensor offset, Tensor mask, Tensor weights, Tensor diffDst,
             Tensor diffSrc, Tensor diffOffset, Tensor diffMask, Tensor diffWeights, Tensor diffBias) {
-        ensureOpen();
-        checkBackward(name, geometry, src, offset, mask, weights, diffDst, diffSrc, diffOffset, diffMask, diffWeights,
-                diffBias);
-        copyWeights(weights);
-        MemorySegment x = src.segment();
-        MemorySegment off = offset.segment();
-        MemorySegment m = mask == null ? null : mask.segment();
-        MemorySegment dy = diffDst.segment();
-        MemorySegment dx = diffSrc == null ? null : diffSrc.segment();
-        MemorySegment doff = diffOffset == null ? null : diffOffset.segment();
-        MemorySegment dm = diffMask == null ? null : diffMask.segment();
-        MemorySegment dw = diffWeights == null ? null : diffWeights.segment();
-        MemorySegment db = diffBias == null ? null : diffBias.segment();
-        if (dw != null) {
-            dw.fill((byte) 0);
-        }
-        if (db != null) {
-            db.fill((byte) 0);
-        }
-        boolean throughColumns = dx != null || doff != null || dm != null;
-        // The dcols GEMM below overwrites the columns, so they are the forward's at most until then.
-        boolean reuse = dw != null && colsFromForward && sameAsSeen(src, offset, mask);
-        colsFromForward = false;
-        for (int n0 = 0; n0 < geometry.n(); n0 += chunk) {
-            Pass pass = passFor(n0);
-            int b = pass.images();
-            DeformKernels.nchwToOutput(geometry, dy, out.segment(), db, n0, b);
-            if (dw != null) {
-                if (!reuse) {
-                    im2col(x, off, m, n0, b);
+        boolean entered = confinement.enter(this);
+        try {
+            ensureOpen();
+            NativeResource.beginUseAll(name, this, src, offset, mask, weights, diffDst, diffSrc, diffOffset, diffMask, diffWeights, diffBias);
+            try {
+                checkBackward(name, geometry, src, offset, mask, weights, diffDst, diffSrc, diffOffset, diffMask, diffWeights,
+                        diffBias);
+                copyWeights(weights);
+                MemorySegment x = src.segment();
+                MemorySegment off = offset.segment();
+                MemorySegment m = mask == null ? null : mask.segment();
+                MemorySegment dy = diffDst.segment();
+                MemorySegment dx = diffSrc == null ? null : diffSrc.segment();
+                MemorySegment doff = diffOffset == null ? null : diffOffset.segment();
+                MemorySegment dm = diffMask == null ? null : diffMask.segment();
+                MemorySegment dw = diffWeights == null ? null : diffWeights.segment();
+                MemorySegment db = diffBias == null ? null : diffBias.segment();
+                if (dw != null) {
+                    dw.fill((byte) 0);
                 }
-                pass.dWeights().execute(stream, pass.dWeightsArgs());
-                stream.await();
-                if (channelsLast) {
-                    ChannelsLast.accumulateWeights(dw, dWeightsPart.segment(), (int) geometry.k(),
-                            (int) geometry.c(), geometry.kh() * geometry.kw());
-                } else {
-                    DeformKernels.accumulate(dw, dWeightsPart.segment(), geometry.k()
-                            * (geometry.c() / geometry.groups()) * geometry.kh() * geometry.kw());
+                if (db != null) {
+                    db.fill((byte) 0);
                 }
-            }
-            if (throughColumns) {
-                pass.dCols().execute(stream, pass.dColsArgs());
-                stream.await();
-                if (channelsLast) {
-                    ChannelsLast.backward(geometry, cols.segment(), x, off, m, dx, doff, dm, n0, b);
-                } else if (dx != null && (doff != null || dm != null) && DeformKernels.fusable(geometry, b)) {
-                    DeformKernels.backwardFused(geometry, cols.segment(), x, off, m, dx, doff, dm, n0, b);
-                } else {
-                    if (dx != null) {
-                        DeformKernels.col2im(geometry, cols.segment(), off, m, dx, n0, b);
+                boolean throughColumns = dx != null || doff != null || dm != null;
+                // The dcols GEMM below overwrites the columns, so they are the forward's at most until then.
+                boolean reuse = dw != null && colsFromForward && sameAsSeen(src, offset, mask);
+                colsFromForward = false;
+                for (int n0 = 0; n0 < geometry.n(); n0 += chunk) {
+                    Pass pass = passFor(n0);
+                    int b = pass.images();
+                    DeformKernels.nchwToOutput(geometry, dy, out.segment(), db, n0, b);
+                    if (dw != null) {
+                        if (!reuse) {
+                            im2col(x, off, m, n0, b);
+                        }
+                        pass.dWeights().execute(stream, pass.dWeightsArgs());
+                        stream.await();
+                        if (channelsLast) {
+                            ChannelsLast.accumulateWeights(dw, dWeightsPart.segment(), (int) geometry.k(),
+                                    (int) geometry.c(), geometry.kh() * geometry.kw());
+                        } else {
+                            DeformKernels.accumulate(dw, dWeightsPart.segment(), geometry.k()
+                                    * (geometry.c() / geometry.groups()) * geometry.kh() * geometry.kw());
+                        }
                     }
-                    if (doff != null || dm != null) {
-                        DeformKernels.coordinates(geometry, cols.segment(), x, off, m, doff, dm, n0, b);
+                    if (throughColumns) {
+                        pass.dCols().execute(stream, pass.dColsArgs());
+                        stream.await();
+                        if (channelsLast) {
+                            ChannelsLast.backward(geometry, cols.segment(), x, off, m, dx, doff, dm, n0, b);
+                        } else if (dx != null && (doff != null || dm != null) && DeformKernels.fusable(geometry, b)) {
+                            DeformKernels.backwardFused(geometry, cols.segment(), x, off, m, dx, doff, dm, n0, b);
+                        } else {
+                            if (dx != null) {
+                                DeformKernels.col2im(geometry, cols.segment(), off, m, dx, n0, b);
+                            }
+                            if (doff != null || dm != null) {
+                                DeformKernels.coordinates(geometry, cols.segment(), x, off, m, doff, dm, n0, b);
+                            }
+                        }
                     }
                 }
+            } finally {
+                NativeResource.endUseAll(this, src, offset, mask, weights, diffDst, diffSrc, diffOffset, diffMask, diffWeights, diffBias);
             }
+        } finally {
+            confinement.exit(entered);
         }
     }
 

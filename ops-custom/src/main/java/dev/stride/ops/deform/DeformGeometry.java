@@ -16,6 +16,8 @@ import java.util.Arrays;
  *   <li>mask (v2) {@code N x G_off*KH*KW x H2 x W2};
  *   <li>dst {@code N x K x H2 x W2}, {@code H2 = (H1 - D*(F-1) - 1 + 2P)/S + 1}, which must be an integer.
  * </ul>
+ *
+ * <p>Immutable (a record of values), safe to share between threads.
  */
 public record DeformGeometry(long n, long c, long h, long w, long k, int kh, int kw, int sh, int sw, int ph, int pw,
         int dh, int dw, int groups, int offsetGroups, long h2, long w2, boolean bias, boolean modulated) {

@@ -35,6 +35,9 @@ import java.util.List;
  * @param width   output width {@code W2}, or 0 for the input's
  * @param options padding and {@code align_corners} ({@link SamplerOptions#DEFAULT}: zeros, {@code False}, as
  *                PyTorch), used by both the grid generator and the sampler
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads; each plan gets its own op
+ * objects.
  */
 public record AffineSamplerLayer(long height, long width, SamplerOptions options) implements Layer {
 

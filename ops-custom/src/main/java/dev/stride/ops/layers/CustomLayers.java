@@ -25,6 +25,8 @@ import java.util.function.UnaryOperator;
  * CustomLayers.seResidualBlock(b, 32, 2, 8);
  * NetworkSpec spec = b.globalAvgPool().flatten().fc(10).build();
  * }
+ *
+ * <p>Thread-safe: static functions; the builder they add to is not (build on one thread).
  */
 public final class CustomLayers {
     private CustomLayers() {}

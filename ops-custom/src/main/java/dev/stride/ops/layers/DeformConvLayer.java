@@ -40,6 +40,9 @@ import java.util.List;
  * column matrix and GEMM workspaces (created once with the plan); steps allocate nothing.
  *
  * @param params filters, extent, stride, padding, dilation, groups, offset groups, bias and v1/v2
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads; each plan gets its own op
+ * objects.
  */
 public record DeformConvLayer(DeformConv2d.Params params) implements Layer {
 

@@ -29,6 +29,9 @@ import java.util.stream.Collectors;
  * @param kind  the kind shown in summaries and used for default names
  * @param inits parameter name to initialisation ({@code weight -> ZEROS}); every name must be a parameter of
  *              {@code layer}, checked when the layer is added
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads; each plan gets its own op
+ * objects.
  */
 public record Initialised(Layer layer, String kind, Map<String, Param.Init> inits) implements Layer {
 

@@ -40,6 +40,9 @@ import java.util.List;
  * optimizer step or a load is always seen), each backward copies the op's gradients out to the network's.
  *
  * @param reduction the reduction ratio {@code r} (torchvision's {@code squeeze_channels = C / r})
+ *
+ * <p>Immutable: a layer description, safe to share between networks and threads; each plan gets its own op
+ * objects.
  */
 public record SqueezeExcitationLayer(long reduction) implements Layer {
 

@@ -32,6 +32,8 @@ import java.util.Arrays;
  *
  * <p>The tensors are checked for dims only (callers such as {@link SqueezeExcitation} check layouts once);
  * {@code x} may be {@code u} itself (in place), and {@code du} may be {@code dx}.
+ *
+ * <p>Thread-safe: static functions without state.
  */
 public final class SeKernels {
     private SeKernels() {}

@@ -6,6 +6,7 @@ import dev.stride.core.Dnnl;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.FormatTag;
 import dev.stride.core.MemoryDesc;
+import dev.stride.core.Confinement;
 import dev.stride.core.NativeResource;
 import dev.stride.core.PostOps;
 import dev.stride.core.PropKind;
@@ -50,8 +51,16 @@ import java.util.SplittableRandom;
  * and the forward's saved {@code z}, {@code a}, {@code s}, so the two alternate.
  *
  * <p>In a network: {@link dev.stride.ops.layers.SqueezeExcitationLayer}.
+ *
+ * <p>Not thread-safe; confined to one thread at a time: a second thread that calls {@code forward} or
+ * {@code backward} while another is inside gets an {@link IllegalStateException} naming both threads (its
+ * workspaces hold one call's intermediates); give each thread its own. While a call runs, its tensors and the op
+ * are marked in use, so closing them from another thread is refused instead of freeing memory under it.
  */
 public final class SqueezeExcitation extends NativeResource {
+
+    /** One call at a time: the op's workspaces hold one call's intermediate results. */
+    private final Confinement confinement = new Confinement();
 
     /** The plain layouts the Java kernels read and write. */
     public enum Layout {
@@ -297,17 +306,27 @@ public final class SqueezeExcitation extends NativeResource {
      * {@code C/r}, {@code w2} {@code C x C/r}, {@code b2} {@code C}.
      */
     public void setParameters(float[] w1v, float[] b1v, float[] w2v, float[] b2v) {
-        ensureOpen();
-        long c = g.c();
-        long hid = g.hidden();
-        requireLength("weight1", w1v, hid * c, "C/r x C = " + hid + " x " + c);
-        requireLength("bias1", b1v, hid, "C/r = " + hid);
-        requireLength("weight2", w2v, c * hid, "C x C/r = " + c + " x " + hid);
-        requireLength("bias2", b2v, c, "C = " + c);
-        w1.copyFrom(w1v);
-        b1.copyFrom(b1v);
-        w2.copyFrom(w2v);
-        b2.copyFrom(b2v);
+        boolean entered = confinement.enter(this);
+        try {
+            ensureOpen();
+            NativeResource.beginUseAll(name, this);
+            try {
+                long c = g.c();
+                long hid = g.hidden();
+                requireLength("weight1", w1v, hid * c, "C/r x C = " + hid + " x " + c);
+                requireLength("bias1", b1v, hid, "C/r = " + hid);
+                requireLength("weight2", w2v, c * hid, "C x C/r = " + c + " x " + hid);
+                requireLength("bias2", b2v, c, "C = " + c);
+                w1.copyFrom(w1v);
+                b1.copyFrom(b1v);
+                w2.copyFrom(w2v);
+                b2.copyFrom(b2v);
+            } finally {
+                NativeResource.endUseAll(this);
+            }
+        } finally {
+            confinement.exit(entered);
+        }
     }
 
     private void requireLength(String what, float[] v, long want, String shape) {
@@ -323,22 +342,32 @@ public final class SqueezeExcitation extends NativeResource {
      * follows. Keeps {@code z}, {@code a} and {@code s} for {@link #backward}. Allocates no native memory.
      */
     public void forward(Stream stream, Tensor src, Tensor dst) {
-        ensureOpen();
-        requireActivation(src, "src");
-        requireActivation(dst, "dst");
-        int n = (int) g.n();
-        int c = (int) g.c();
-        int hw = (int) g.plane();
-        SeKernels.squeeze(layout, src.segment(), z.segment(), n, c, hw);
-        int threads = fcThreads();
+        boolean entered = confinement.enter(this);
         try {
-            fc1.execute(stream, fc1Args);
-            fc2.execute(stream, fc2Args);
-            stream.await();
+            ensureOpen();
+            NativeResource.beginUseAll(name, this, src, dst);
+            try {
+                requireActivation(src, "src");
+                requireActivation(dst, "dst");
+                int n = (int) g.n();
+                int c = (int) g.c();
+                int hw = (int) g.plane();
+                SeKernels.squeeze(layout, src.segment(), z.segment(), n, c, hw);
+                int threads = fcThreads();
+                try {
+                    fc1.execute(stream, fc1Args);
+                    fc2.execute(stream, fc2Args);
+                    stream.await();
+                } finally {
+                    restoreThreads(threads);
+                }
+                SeKernels.scale(layout, src.segment(), s.segment(), dst.segment(), n, c, hw);
+            } finally {
+                NativeResource.endUseAll(this, src, dst);
+            }
         } finally {
-            restoreThreads(threads);
+            confinement.exit(entered);
         }
-        SeKernels.scale(layout, src.segment(), s.segment(), dst.segment(), n, c, hw);
     }
 
     /**
@@ -347,39 +376,49 @@ public final class SqueezeExcitation extends NativeResource {
      * {@code diffDst} (in place). Allocates no native memory.
      */
     public void backward(Stream stream, Tensor src, Tensor diffDst, Tensor diffSrc) {
-        ensureOpen();
-        requireActivation(src, "src");
-        requireActivation(diffDst, "diff_dst");
-        requireActivation(diffSrc, "diff_src");
-        int n = (int) g.n();
-        int c = (int) g.c();
-        int hw = (int) g.plane();
-        SeKernels.scaleBackward(layout, src.segment(), diffDst.segment(), ds.segment(), n, c, hw);
-        int threads = fcThreads();
+        boolean entered = confinement.enter(this);
         try {
-            sigmoidBackward.execute(stream, sigmoidBackwardArgs);
-            fc2Weights.execute(stream, fc2WeightsArgs);
-            if (dw2Out != null) {
-                dw2Out.run(stream);
+            ensureOpen();
+            NativeResource.beginUseAll(name, this, src, diffDst, diffSrc);
+            try {
+                requireActivation(src, "src");
+                requireActivation(diffDst, "diff_dst");
+                requireActivation(diffSrc, "diff_src");
+                int n = (int) g.n();
+                int c = (int) g.c();
+                int hw = (int) g.plane();
+                SeKernels.scaleBackward(layout, src.segment(), diffDst.segment(), ds.segment(), n, c, hw);
+                int threads = fcThreads();
+                try {
+                    sigmoidBackward.execute(stream, sigmoidBackwardArgs);
+                    fc2Weights.execute(stream, fc2WeightsArgs);
+                    if (dw2Out != null) {
+                        dw2Out.run(stream);
+                    }
+                    if (w2ForData != null) {
+                        w2ForData.run(stream);
+                    }
+                    fc2Data.execute(stream, fc2DataArgs);
+                    reluBackward.execute(stream, reluBackwardArgs);
+                    fc1Weights.execute(stream, fc1WeightsArgs);
+                    if (dw1Out != null) {
+                        dw1Out.run(stream);
+                    }
+                    if (w1ForData != null) {
+                        w1ForData.run(stream);
+                    }
+                    fc1Data.execute(stream, fc1DataArgs);
+                    stream.await();
+                } finally {
+                    restoreThreads(threads);
+                }
+                SeKernels.inputBackward(layout, diffDst.segment(), s.segment(), dz.segment(), diffSrc.segment(), n, c, hw);
+            } finally {
+                NativeResource.endUseAll(this, src, diffDst, diffSrc);
             }
-            if (w2ForData != null) {
-                w2ForData.run(stream);
-            }
-            fc2Data.execute(stream, fc2DataArgs);
-            reluBackward.execute(stream, reluBackwardArgs);
-            fc1Weights.execute(stream, fc1WeightsArgs);
-            if (dw1Out != null) {
-                dw1Out.run(stream);
-            }
-            if (w1ForData != null) {
-                w1ForData.run(stream);
-            }
-            fc1Data.execute(stream, fc1DataArgs);
-            stream.await();
         } finally {
-            restoreThreads(threads);
+            confinement.exit(entered);
         }
-        SeKernels.inputBackward(layout, diffDst.segment(), s.segment(), dz.segment(), diffSrc.segment(), n, c, hw);
     }
 
     /** FC work (multiply-adds of one pass over both FCs) below which the FCs run on the calling thread alone. */

@@ -1,5 +1,6 @@
 package dev.stride.ops.stn;
 
+import dev.stride.core.NativeResource;
 import dev.stride.core.Tensor;
 import dev.stride.ops.Parallel;
 import java.lang.foreign.MemorySegment;
@@ -22,6 +23,9 @@ import java.lang.foreign.ValueLayout;
  *
  * <p><b>Shape</b>: theta {@code N x 2 x 3}; grid {@code N x H2 x W2 x 2}; all plain row-major f32. No
  * workspace: the base grid is computed on the fly, so these functions never allocate native memory.
+ *
+ * <p>Thread-safe: stateless functions (calls at the same time must not write the same tensors); while a call runs
+ * its tensors are marked in use, so closing them from another thread is refused.
  *
  * @see <a href="https://arxiv.org/abs/1506.02025">Jaderberg et al., Spatial Transformer Networks (2015)</a>
  */
@@ -50,7 +54,12 @@ public final class AffineGrid {
      */
     public static void forward(Tensor theta, Tensor grid, boolean alignCorners) {
         long[] g = checkPair("affine_grid", theta, "grid", grid);
-        forwardKernel(theta.segment(), grid.segment(), (int) g[0], (int) g[1], (int) g[2], alignCorners);
+        NativeResource.beginUseAll("affine_grid", theta, grid);
+        try {
+            forwardKernel(theta.segment(), grid.segment(), (int) g[0], (int) g[1], (int) g[2], alignCorners);
+        } finally {
+            NativeResource.endUseAll(theta, grid);
+        }
     }
 
     /**
@@ -62,7 +71,12 @@ public final class AffineGrid {
      */
     public static void backward(Tensor diffGrid, Tensor diffTheta, boolean alignCorners) {
         long[] g = checkPair("affine_grid backward", diffTheta, "diffGrid", diffGrid);
-        backwardKernel(diffGrid.segment(), diffTheta.segment(), (int) g[0], (int) g[1], (int) g[2], alignCorners);
+        NativeResource.beginUseAll("affine_grid backward", diffGrid, diffTheta);
+        try {
+            backwardKernel(diffGrid.segment(), diffTheta.segment(), (int) g[0], (int) g[1], (int) g[2], alignCorners);
+        } finally {
+            NativeResource.endUseAll(diffGrid, diffTheta);
+        }
     }
 
     /** Validates theta-like {@code [N, 2, 3]} and grid-like {@code [N, H2, W2, 2]}; returns the grid dims. */

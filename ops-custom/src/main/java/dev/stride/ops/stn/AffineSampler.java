@@ -1,5 +1,6 @@
 package dev.stride.ops.stn;
 
+import dev.stride.core.Confinement;
 import dev.stride.core.NativeResource;
 import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
@@ -20,8 +21,16 @@ import java.util.Arrays;
  *
  * @see AffineGrid the grid formula and both {@code align_corners} conventions
  * @see GridSampler the sampling formula and the padding modes
+ *
+ * <p>Not thread-safe; confined to one thread at a time: a second thread that calls {@code forward} or
+ * {@code backward} while another is inside gets an {@link IllegalStateException} naming both threads (its
+ * workspaces hold one call's intermediates); give each thread its own. While a call runs, its tensors and the op
+ * are marked in use, so closing them from another thread is refused instead of freeing memory under it.
  */
 public final class AffineSampler extends NativeResource {
+
+    /** One call at a time: the op's workspaces hold one call's intermediate results. */
+    private final Confinement confinement = new Confinement();
 
     private final String name;
     private final Scope own;
@@ -115,13 +124,23 @@ public final class AffineSampler extends NativeResource {
 
     /** {@code dst = sample(src, affine_grid(theta))}; {@code dst} is overwritten. */
     public void forward(Tensor theta, Tensor src, Tensor dst) {
-        ensureOpen();
-        // The sampler checks src and dst again; check everything here so that nothing runs before that.
-        checkForward(name, srcDims(), dstDims(), theta, src, dst);
-        long[] g = grid.dims();
-        AffineGrid.forwardKernel(theta.segment(), grid.segment(), (int) g[0], (int) g[1], (int) g[2],
-                options().alignCorners());
-        sampler.forward(src, grid, dst);
+        boolean entered = confinement.enter(this);
+        try {
+            ensureOpen();
+            NativeResource.beginUseAll(name, this, theta, src, dst);
+            try {
+                // The sampler checks src and dst again; check everything here so that nothing runs before that.
+                checkForward(name, srcDims(), dstDims(), theta, src, dst);
+                long[] g = grid.dims();
+                AffineGrid.forwardKernel(theta.segment(), grid.segment(), (int) g[0], (int) g[1], (int) g[2],
+                        options().alignCorners());
+                sampler.forward(src, grid, dst);
+            } finally {
+                NativeResource.endUseAll(this, theta, src, dst);
+            }
+        } finally {
+            confinement.exit(entered);
+        }
     }
 
     /**
@@ -130,30 +149,40 @@ public final class AffineSampler extends NativeResource {
      * forward call is relied on.
      */
     public void backward(Tensor theta, Tensor src, Tensor diffDst, Tensor diffSrc, Tensor diffTheta) {
-        ensureOpen();
-        StnChecks.require(name, "theta", theta, "N, 2, 3", thetaDims(), "");
-        StnChecks.require(name, "src", src, "N, C, H, W", srcDims(), "");
-        StnChecks.require(name, "diffDst", diffDst, "N, C, H2, W2", dstDims(), "");
-        if (diffSrc == null && diffTheta == null) {
-            throw new IllegalArgumentException(name + ": backward with neither diffSrc nor diffTheta has nothing to compute");
-        }
-        if (diffSrc != null) {
-            StnChecks.require(name, "diffSrc", diffSrc, "N, C, H, W", srcDims(), "");
-            StnChecks.requireDisjoint(name, "diffSrc", diffSrc, "theta", theta);
-            StnChecks.requireDisjoint(name, "diffSrc", diffSrc, "src", src);
-            StnChecks.requireDisjoint(name, "diffSrc", diffSrc, "diffDst", diffDst);
-        }
-        if (diffTheta != null) {
-            StnChecks.require(name, "diffTheta", diffTheta, "N, 2, 3", thetaDims(), "");
-            StnChecks.requireDisjoint(name, "diffTheta", diffTheta, "theta", theta);
-            StnChecks.requireDisjoint(name, "diffTheta", diffTheta, "diffSrc", diffSrc);
-        }
-        long[] g = grid.dims();
-        boolean align = options().alignCorners();
-        AffineGrid.forwardKernel(theta.segment(), grid.segment(), (int) g[0], (int) g[1], (int) g[2], align);
-        sampler.backward(src, grid, diffDst, diffSrc, diffTheta == null ? null : diffGrid);
-        if (diffTheta != null) {
-            AffineGrid.backwardKernel(diffGrid.segment(), diffTheta.segment(), (int) g[0], (int) g[1], (int) g[2], align);
+        boolean entered = confinement.enter(this);
+        try {
+            ensureOpen();
+            NativeResource.beginUseAll(name, this, theta, src, diffDst, diffSrc, diffTheta);
+            try {
+                StnChecks.require(name, "theta", theta, "N, 2, 3", thetaDims(), "");
+                StnChecks.require(name, "src", src, "N, C, H, W", srcDims(), "");
+                StnChecks.require(name, "diffDst", diffDst, "N, C, H2, W2", dstDims(), "");
+                if (diffSrc == null && diffTheta == null) {
+                    throw new IllegalArgumentException(name + ": backward with neither diffSrc nor diffTheta has nothing to compute");
+                }
+                if (diffSrc != null) {
+                    StnChecks.require(name, "diffSrc", diffSrc, "N, C, H, W", srcDims(), "");
+                    StnChecks.requireDisjoint(name, "diffSrc", diffSrc, "theta", theta);
+                    StnChecks.requireDisjoint(name, "diffSrc", diffSrc, "src", src);
+                    StnChecks.requireDisjoint(name, "diffSrc", diffSrc, "diffDst", diffDst);
+                }
+                if (diffTheta != null) {
+                    StnChecks.require(name, "diffTheta", diffTheta, "N, 2, 3", thetaDims(), "");
+                    StnChecks.requireDisjoint(name, "diffTheta", diffTheta, "theta", theta);
+                    StnChecks.requireDisjoint(name, "diffTheta", diffTheta, "diffSrc", diffSrc);
+                }
+                long[] g = grid.dims();
+                boolean align = options().alignCorners();
+                AffineGrid.forwardKernel(theta.segment(), grid.segment(), (int) g[0], (int) g[1], (int) g[2], align);
+                sampler.backward(src, grid, diffDst, diffSrc, diffTheta == null ? null : diffGrid);
+                if (diffTheta != null) {
+                    AffineGrid.backwardKernel(diffGrid.segment(), diffTheta.segment(), (int) g[0], (int) g[1], (int) g[2], align);
+                }
+            } finally {
+                NativeResource.endUseAll(this, theta, src, diffDst, diffSrc, diffTheta);
+            }
+        } finally {
+            confinement.exit(entered);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.stride.ops.stn;
 
 import dev.stride.core.Dnnl;
+import dev.stride.core.Confinement;
 import dev.stride.core.NativeResource;
 import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
@@ -52,8 +53,16 @@ import java.util.Arrays;
  * each block's share of {@code diffGrid} goes to its own slice of a workspace and the slices are summed
  * afterwards (for large batches a block is all channels and the sum is skipped). A block's planes also
  * stay under 4 MiB per heap copy, which splits very large images into more blocks.
+ *
+ * <p>Not thread-safe; confined to one thread at a time: a second thread that calls {@code forward} or
+ * {@code backward} while another is inside gets an {@link IllegalStateException} naming both threads (its
+ * workspaces hold one call's intermediates); give each thread its own. While a call runs, its tensors and the op
+ * are marked in use, so closing them from another thread is refused instead of freeing memory under it.
  */
 public final class GridSampler extends NativeResource {
+
+    /** One call at a time: the op's workspaces hold one call's intermediate results. */
+    private final Confinement confinement = new Confinement();
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
     /** Most floats of one heap copy (the src, dst or diffSrc planes of a task): 4 MiB. */
@@ -194,9 +203,19 @@ public final class GridSampler extends NativeResource {
 
     /** Samples {@code src} at the points of {@code grid} into {@code dst} (overwritten). */
     public void forward(Tensor src, Tensor grid, Tensor dst) {
-        ensureOpen();
-        checkForward(name, srcDims(), dstDims(), src, grid, dst);
-        gather(grid.segment(), src.segment(), dst.segment());
+        boolean entered = confinement.enter(this);
+        try {
+            ensureOpen();
+            NativeResource.beginUseAll(name, this, src, grid, dst);
+            try {
+                checkForward(name, srcDims(), dstDims(), src, grid, dst);
+                gather(grid.segment(), src.segment(), dst.segment());
+            } finally {
+                NativeResource.endUseAll(this, src, grid, dst);
+            }
+        } finally {
+            confinement.exit(entered);
+        }
     }
 
     /**
@@ -205,12 +224,22 @@ public final class GridSampler extends NativeResource {
      * the taps are recomputed from {@code grid}, so a forward call need not precede this one.
      */
     public void backward(Tensor src, Tensor grid, Tensor diffDst, Tensor diffSrc, Tensor diffGrid) {
-        ensureOpen();
-        checkBackward(name, srcDims(), dstDims(), src, grid, diffDst, diffSrc, diffGrid);
-        scatter(grid.segment(), src.segment(), diffDst.segment(), diffSrc == null ? null : diffSrc.segment(),
-                diffGrid == null ? null : diffGrid.segment());
-        if (diffGrid != null && partial != null) {
-            sumPartials(diffGrid.segment());
+        boolean entered = confinement.enter(this);
+        try {
+            ensureOpen();
+            NativeResource.beginUseAll(name, this, src, grid, diffDst, diffSrc, diffGrid);
+            try {
+                checkBackward(name, srcDims(), dstDims(), src, grid, diffDst, diffSrc, diffGrid);
+                scatter(grid.segment(), src.segment(), diffDst.segment(), diffSrc == null ? null : diffSrc.segment(),
+                        diffGrid == null ? null : diffGrid.segment());
+                if (diffGrid != null && partial != null) {
+                    sumPartials(diffGrid.segment());
+                }
+            } finally {
+                NativeResource.endUseAll(this, src, grid, diffDst, diffSrc, diffGrid);
+            }
+        } finally {
+            confinement.exit(entered);
         }
     }
 

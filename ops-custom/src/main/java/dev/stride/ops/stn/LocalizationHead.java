@@ -11,6 +11,8 @@ import java.util.Arrays;
  * {@code (t00, t01, t02, t10, t11, t12)}), and starts as the identity transform (weights 0, bias
  * {@code (1, 0, 0, 0, 1, 0)}), so that training begins from "sample the input as it is" (Jaderberg et al.
  * 2015; PyTorch's STN tutorial initialises {@code fc_loc[2]} the same way).
+ *
+ * <p>Thread-safe: static functions without state.
  */
 public final class LocalizationHead {
     private LocalizationHead() {}

@@ -12,6 +12,8 @@ package dev.stride.ops.stn;
  *
  * @param padding      what a sample point outside the input reads
  * @param alignCorners the coordinate convention above
+ *
+ * <p>Immutable, safe to share between threads.
  */
 public record SamplerOptions(Padding padding, boolean alignCorners) {
 

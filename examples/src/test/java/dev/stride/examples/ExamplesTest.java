@@ -101,4 +101,35 @@ class ExamplesTest {
         assertTrue(result.accuracy() > 0.25, "accuracy " + result.accuracy());
         assertTrue(Files.isRegularFile(out.resolve("last.safetensors")), "checkpoint in " + out);
     }
+
+    @Test
+    void servingFromManyThreadsGivesEachRequestItsOwnLogits() throws Exception {
+        NetworkSpec spec = dev.stride.nn.NetworkBuilder.input(1, 8, 8).conv(4, 3).relu().flatten().fc(3).build();
+        Random random = new Random(11);
+        java.util.List<float[]> requests = new java.util.ArrayList<>();
+        for (int r = 0; r < 24; r++) {
+            float[] images = new float[(1 + r % 5) * 64];
+            for (int i = 0; i < images.length; i++) images[i] = random.nextFloat() * 2 - 1;
+            requests.add(images);
+        }
+        java.util.List<float[]> answers = ServeFromManyThreads.serve(spec, requests, 6);
+
+        // The same weights (seed 42), one sample at a time on this thread.
+        try (Network net = Network.create(spec, 42)) {
+            Plan one = net.plan(1, Mode.INFERENCE);
+            for (int r = 0; r < requests.size(); r++) {
+                float[] images = requests.get(r);
+                int k = images.length / 64;
+                assertEquals(k * 3, answers.get(r).length, "request " + r);
+                for (int s = 0; s < k; s++) {
+                    one.input().copyFrom(java.util.Arrays.copyOfRange(images, s * 64, (s + 1) * 64));
+                    float[] want = one.forward().toFloatArray();
+                    for (int j = 0; j < 3; j++) {
+                        assertEquals(want[j], answers.get(r)[s * 3 + j], 1e-5f * (1 + Math.abs(want[j])),
+                                "request " + r + ", sample " + s + ", logit " + j);
+                    }
+                }
+            }
+        }
+    }
 }

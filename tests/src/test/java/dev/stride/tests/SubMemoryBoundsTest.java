@@ -26,7 +26,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Windows of a larger tensor ({@link Layouts#submemory}): a reorder into a wrapped window writes exactly the
  * window's elements, nothing else of the parent and nothing outside the buffer (guard bytes on both sides),
- * for plain, channels-last and blocked parents. The expected parent is computed by index arithmetic.
+ * for plain, channels-last and blocked parents. The expected parent is computed by index arithmetic. Every
+ * write goes into a buffer as large as the whole parent, so a window that under-reports its span fails the
+ * guard check instead of corrupting the heap.
  */
 class SubMemoryBoundsTest {
 
@@ -99,15 +101,19 @@ class SubMemoryBoundsTest {
     void aWindowFitsTheBytesItReportsAndRefusesFewer(FormatTag tag, long[] parentDims, long[] dims, long[] offsets) {
         float[] values = Check.random(new java.util.SplittableRandom(7), Check.count(dims));
         try (Scope scope = Scope.leakChecked("window-size"); Stream s = Stream.create(scope); Arena arena = Arena.ofConfined()) {
-            MemoryDesc window = Layouts.submemory(scope, MemoryDesc.of(scope, DataType.F32, tag, parentDims), dims, offsets);
+            MemoryDesc parent = MemoryDesc.of(scope, DataType.F32, tag, parentDims);
+            MemoryDesc window = Layouts.submemory(scope, parent, dims, offsets);
             long bytes = window.byteSize();
-            MemorySegment seg = arena.allocate(bytes + GUARD, 64);
+            // The buffer under the slice is the parent's whole span: a window that under-reports its span is
+            // caught by the guard check below, and its writes still land inside this allocation (no crash).
+            MemorySegment seg = arena.allocate(parent.byteSize() + GUARD, 64);
             seg.fill(FILL);
             assertThrows(IllegalArgumentException.class, () -> Tensor.wrap(scope, "short", window, seg.asSlice(0, bytes - 1)));
             Tensor t = Tensor.wrap(scope, "exact", window, seg.asSlice(0, bytes));
             Tensor.of(scope, "src", values, dims).reorderInto(t, s);
             assertGuardsIntact(seg, 0, bytes, window);
 
+            // Only now that the span is known to cover every write may oneDNN write into a buffer of that size.
             Tensor owned = Tensor.allocate(scope, "owned", window);
             assertEquals(bytes, owned.segment().byteSize(), "allocate must give the window's whole span");
             Tensor.of(scope, "src2", values, dims).reorderInto(owned, s);

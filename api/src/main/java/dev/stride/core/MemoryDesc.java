@@ -18,10 +18,34 @@ public final class MemoryDesc extends NativeResource {
     /** oneDNN's limit on the number of dimensions. */
     public static final int MAX_NDIMS = 12;
 
+    /**
+     * Largest extent of one dimension: {@code 2^31 - 1}. oneDNN's CPU kernels keep dimensions and loop counts
+     * in 32-bit integers in places: a softmax axis of {@code 2^31} makes every later JIT primitive of the
+     * process fail to create, so no dimension may leave the {@code int} range.
+     */
+    public static final long MAX_DIM = Integer.MAX_VALUE;
+
+    /**
+     * Most logical elements one descriptor may hold: {@code 2^31 - 1} (8 GiB of f32). oneDNN refuses plain
+     * descriptors of about {@code 2^32} elements and more (e.g. {@code [2^30, 4]}, while {@code [4, 2^30]}
+     * passes), and its kernels index with 32-bit integers in places; one limit for every shape keeps the
+     * rule predictable.
+     */
+    public static final long MAX_ELEMENTS = Integer.MAX_VALUE;
+
+    /**
+     * Most bytes a buffer for one descriptor may span: {@code 2^47} (128 TiB), the user half of x86-64's
+     * 48-bit virtual address space. No process can map more, so a larger span (a strided layout with a huge
+     * stride, say) is a mistake, never a buffer.
+     */
+    public static final long MAX_BYTES = 1L << 47;
+
     private final NativeHandle handle;
     private final long[] dims;
     private final DataType dataType;
     private final long byteSize;
+    private final long offset;
+    private final boolean dense;
     private final String layout;
 
     private MemoryDesc(Scope scope, MemorySegment h) {
@@ -34,10 +58,77 @@ public final class MemoryDesc extends NativeResource {
             this.dims = queryDims(a, h, dnnl_h.dnnl_query_dims(), nd);
             Dnnl.check(dnnl_h.dnnl_memory_desc_query(h, dnnl_h.dnnl_query_data_type(), i), "query data type");
             this.dataType = DataType.fromValue(i.get(ValueLayout.JAVA_INT, 0));
-            this.byteSize = dnnl_h.dnnl_memory_desc_get_size(h);
             this.layout = describeLayout(a, h, nd);
+            Extent e = extent(a, h, nd, dataType, dims);
+            this.offset = e.offset();
+            this.dense = e.dense();
+            // oneDNN's own size leaves out a sub-memory's offset (and undercounts some strided layouts);
+            // a buffer must reach the last byte any element can touch.
+            this.byteSize = Math.max(dnnl_h.dnnl_memory_desc_get_size(h), e.bytes());
+        } catch (RuntimeException e) {
+            handle.destroy();
+            throw e;
+        }
+        if (byteSize > MAX_BYTES) {
+            handle.destroy();
+            throw new IllegalArgumentException("memory descriptor " + dataType.label() + " " + Arrays.toString(dims)
+                    + " " + layout + " spans " + byteSize + " bytes; at most " + MAX_BYTES
+                    + " (MemoryDesc.MAX_BYTES, the x86-64 address space) can be addressed");
         }
         register();
+    }
+
+    /** Where a blocked layout's elements lie: the first one's offset, the bytes up to the last one, density. */
+    private record Extent(long offset, long bytes, boolean dense) {}
+
+    private static Extent extent(Arena a, MemorySegment h, int nd, DataType type, long[] dims) {
+        MemorySegment i = a.allocate(ValueLayout.JAVA_LONG);
+        Dnnl.check(dnnl_h.dnnl_memory_desc_query(h, dnnl_h.dnnl_query_format_kind(), i), "query format kind");
+        if (i.get(ValueLayout.JAVA_INT, 0) != dnnl_h.dnnl_blocked()) {
+            return new Extent(0, 0, false);
+        }
+        Dnnl.check(dnnl_h.dnnl_memory_desc_query(h, dnnl_h.dnnl_query_submemory_offset_s64(), i), "query offset");
+        long offset0 = i.get(ValueLayout.JAVA_LONG, 0);
+        long[] strides = queryDims(a, h, dnnl_h.dnnl_query_strides(), nd);
+        long[] padded = queryDims(a, h, dnnl_h.dnnl_query_padded_dims(), nd);
+        Dnnl.check(dnnl_h.dnnl_memory_desc_query(h, dnnl_h.dnnl_query_inner_nblks_s32(), i), "query inner blocks");
+        int nblks = i.get(ValueLayout.JAVA_INT, 0);
+        long[] blks = queryDims(a, h, dnnl_h.dnnl_query_inner_blks(), nblks);
+        long[] idxs = queryDims(a, h, dnnl_h.dnnl_query_inner_idxs(), nblks);
+        long[] blockOf = new long[nd];
+        Arrays.fill(blockOf, 1);
+        long inner = 1;
+        for (int b = 0; b < nblks; b++) {
+            blockOf[(int) idxs[b]] *= blks[b];
+            inner *= blks[b];
+        }
+        try {
+            // The last element sits at offset0 + sum((outer_d - 1) * stride_d) + (inner block - 1).
+            long last = Math.addExact(offset0, inner - 1);
+            for (int d = 0; d < nd; d++) {
+                last = Math.addExact(last, Math.multiplyExact(padded[d] / blockOf[d] - 1, strides[d]));
+            }
+            long bytes = Math.multiplyExact(Math.addExact(last, 1), type.bytes());
+            long[] rowMajor = rowMajor(dims);
+            boolean dense = nblks == 0 && offset0 == 0 && Arrays.equals(padded, dims);
+            for (int d = 0; d < nd && dense; d++) {
+                dense = dims[d] == 1 || strides[d] == rowMajor[d];
+            }
+            return new Extent(offset0, bytes, dense);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("memory descriptor " + type.label() + " " + Arrays.toString(dims)
+                    + " strides " + Arrays.toString(strides) + ": its byte span overflows 64 bits");
+        }
+    }
+
+    private static long[] rowMajor(long[] dims) {
+        long[] s = new long[dims.length];
+        long acc = 1;
+        for (int d = dims.length - 1; d >= 0; d--) {
+            s[d] = acc;
+            acc *= dims[d];
+        }
+        return s;
     }
 
     /** A descriptor with a plain layout tag (or {@link FormatTag#ANY}). */
@@ -88,7 +179,12 @@ public final class MemoryDesc extends NativeResource {
         return of(scope, dataType, FormatTag.plain(dims.length), dims);
     }
 
-    static void checkDims(long[] dims) {
+    /**
+     * Checks dims the way every factory does before its native call: 1..{@link #MAX_NDIMS} of them, each
+     * in {@code 1..}{@link #MAX_DIM}, at most {@link #MAX_ELEMENTS} elements in all; returns the element count.
+     * An {@link IllegalArgumentException} names the dims, the offending value and the limit.
+     */
+    public static long checkDims(long[] dims) {
         if (dims == null || dims.length == 0 || dims.length > MAX_NDIMS) {
             throw new IllegalArgumentException("a tensor needs 1.." + MAX_NDIMS + " dimensions, got "
                     + (dims == null ? "null" : Arrays.toString(dims)));
@@ -98,7 +194,25 @@ public final class MemoryDesc extends NativeResource {
                 throw new IllegalArgumentException("dimension " + i + " of " + Arrays.toString(dims) + " is "
                         + dims[i] + "; every dimension must be positive");
             }
+            if (dims[i] > MAX_DIM) {
+                throw new IllegalArgumentException("dimension " + i + " of " + Arrays.toString(dims) + " is "
+                        + dims[i] + "; oneDNN's kernels take at most " + MAX_DIM + " (MemoryDesc.MAX_DIM)");
+            }
         }
+        long n = 1;
+        for (long d : dims) {
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                n = Long.MAX_VALUE;
+            }
+        }
+        if (n > MAX_ELEMENTS) {
+            throw new IllegalArgumentException("dims " + Arrays.toString(dims) + " hold "
+                    + (n == Long.MAX_VALUE ? "more than 2^63" : Long.toString(n)) + " elements; at most "
+                    + MAX_ELEMENTS + " (MemoryDesc.MAX_ELEMENTS) fit one tensor");
+        }
+        return n;
     }
 
     private static long[] queryDims(Arena a, MemorySegment h, int what, int nd) {
@@ -172,7 +286,7 @@ public final class MemoryDesc extends NativeResource {
     public long elements() {
         long n = 1;
         for (long d : dims) {
-            n *= d;
+            n *= d; // cannot overflow: every factory checked the dims against MAX_ELEMENTS
         }
         return n;
     }
@@ -181,9 +295,17 @@ public final class MemoryDesc extends NativeResource {
         return dataType;
     }
 
-    /** Bytes a buffer of this layout needs (0 for {@code any}); blocked layouts may pad. */
+    /**
+     * Bytes a buffer for this layout needs, counted from the buffer's start (0 for {@code any}): blocked
+     * layouts may pad, and a sub-memory reaches from its parent's start to the window's last element.
+     */
     public long byteSize() {
         return byteSize;
+    }
+
+    /** Elements from the buffer's start to the first element: non-zero for a window ({@code Layouts.submemory}). */
+    public long offset() {
+        return offset;
     }
 
     /** oneDNN's spelling of the layout: {@code abcd}, {@code aBcd16b}, {@code any}. */
@@ -191,9 +313,13 @@ public final class MemoryDesc extends NativeResource {
         return layout;
     }
 
-    /** True for the dense row-major layout ({@code a}, {@code ab}, {@code abcd}, ...). */
+    /**
+     * True only for the dense row-major layout ({@code a}, {@code ab}, {@code abcd}, ...) starting at the
+     * buffer's first byte: element {@code i} in row-major order is the {@code i}-th value of the buffer. A
+     * window, a padded or a strided layout is not plain, even where oneDNN spells it {@code ab}.
+     */
     public boolean isPlain() {
-        return layout.equals(FormatTag.plain(dims.length).label()) && byteSize == elements() * dataType.bytes();
+        return dense && byteSize == elements() * dataType.bytes();
     }
 
     public boolean isAny() {
@@ -205,9 +331,9 @@ public final class MemoryDesc extends NativeResource {
         return dnnl_h.dnnl_memory_desc_equal(handle(), other.handle()) != 0;
     }
 
-    /** Human form: {@code f32 [8, 64, 56, 56] aBcd16b}. */
+    /** Human form: {@code f32 [8, 64, 56, 56] aBcd16b}, with {@code +offset 51} for a window. */
     public String shapeString() {
-        return dataType.label() + " " + Arrays.toString(dims) + " " + layout;
+        return dataType.label() + " " + Arrays.toString(dims) + " " + layout + (offset != 0 ? " +offset " + offset : "");
     }
 
     @Override

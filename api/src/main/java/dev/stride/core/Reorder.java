@@ -13,7 +13,16 @@ public final class Reorder extends PrimitiveOp {
         super(scope, primitive.name(), primitive);
     }
 
+    /**
+     * A reorder from {@code src}'s layout to {@code dst}'s: same dims, both concrete (a reorder moves bytes
+     * between two known layouts; {@code any} on either side is refused here, before oneDNN sees it).
+     */
     public static Reorder create(Scope scope, MemoryDesc src, MemoryDesc dst) {
+        if (src.isAny() || dst.isAny()) {
+            throw new IllegalArgumentException("reorder from " + src.shapeString() + " to " + dst.shapeString()
+                    + ": the " + (src.isAny() ? "source" : "destination") + " layout is 'any'; a reorder needs "
+                    + "concrete layouts on both sides");
+        }
         if (!java.util.Arrays.equals(src.dims(), dst.dims())) {
             throw new IllegalArgumentException("reorder from " + src.shapeString() + " to " + dst.shapeString()
                     + ": dims differ");

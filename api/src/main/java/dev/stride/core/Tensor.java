@@ -55,17 +55,58 @@ public final class Tensor extends NativeResource {
         return Scope.open("tensor-desc");
     }
 
-    /** A zero-filled tensor with the given layout. Touches every page now, so the first step is not slow. */
+    /**
+     * A zero-filled tensor with the given layout. Touches every page now, so the first step is not slow.
+     * A layout larger than this machine's memory (RAM and swap) fails with an {@link OutOfMemoryError} that
+     * names the tensor, its dims and the bytes, before anything is allocated; nothing is left behind.
+     */
     public static Tensor allocate(Scope scope, String name, MemoryDesc desc) {
         if (desc.isAny()) {
             throw new IllegalArgumentException("tensor '" + name + "': cannot allocate a tensor with layout 'any'; "
                     + "use the layout a primitive descriptor chose");
         }
+        long bytes = desc.byteSize();
+        if (bytes > machineMemory()) {
+            throw new OutOfMemoryError("tensor '" + name + "' " + desc.shapeString() + " needs " + bytes
+                    + " bytes, more than this machine's " + machineMemory() + " bytes of memory and swap");
+        }
         Dnnl.init();
-        MemoryDesc own = desc.copy(privateScope());
-        Arena arena = Arena.ofShared();
-        MemorySegment seg = arena.allocate(Math.max(own.byteSize(), 1), ALIGNMENT);
-        return new Tensor(scope, name, own, arena, seg);
+        Scope own = privateScope();
+        try {
+            MemoryDesc copy = desc.copy(own);
+            Arena arena = Arena.ofShared();
+            MemorySegment seg;
+            try {
+                seg = arena.allocate(Math.max(bytes, 1), ALIGNMENT);
+            } catch (OutOfMemoryError e) {
+                arena.close();
+                OutOfMemoryError clear = new OutOfMemoryError("tensor '" + name + "' " + desc.shapeString()
+                        + ": cannot allocate " + bytes + " bytes (" + e.getMessage() + ")");
+                clear.initCause(e);
+                throw clear;
+            }
+            return new Tensor(scope, name, copy, arena, seg);
+        } catch (RuntimeException | Error e) {
+            own.close();
+            throw e;
+        }
+    }
+
+    private static volatile long machineMemory;
+
+    /** RAM plus swap, as the JVM sees it (a container's limit where there is one); read once. */
+    private static long machineMemory() {
+        long m = machineMemory;
+        if (m == 0) {
+            m = Long.MAX_VALUE;
+            if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                    instanceof com.sun.management.OperatingSystemMXBean os) {
+                long total = os.getTotalMemorySize() + Math.max(0, os.getTotalSwapSpaceSize());
+                m = total > 0 ? total : Long.MAX_VALUE;
+            }
+            machineMemory = m;
+        }
+        return m;
     }
 
     /** A zero-filled plain f32 tensor. */
@@ -77,11 +118,7 @@ public final class Tensor extends NativeResource {
 
     /** A plain f32 tensor holding a copy of {@code values} (row-major, {@code nchw} for 4D). */
     public static Tensor of(Scope scope, String name, float[] values, long... dims) {
-        MemoryDesc.checkDims(dims);
-        long n = 1;
-        for (long d : dims) {
-            n *= d;
-        }
+        long n = MemoryDesc.checkDims(dims);
         if (values.length != n) {
             throw new IllegalArgumentException("tensor '" + name + "': " + values.length + " values do not fill dims "
                     + Arrays.toString(dims) + " (" + n + " elements)");
@@ -93,7 +130,8 @@ public final class Tensor extends NativeResource {
 
     /**
      * Wraps memory someone else owns, without copying. The segment must be at least as large as the layout
-     * needs and aligned to the element size; the caller keeps it alive as long as the tensor is used.
+     * needs ({@link MemoryDesc#byteSize}: for a window, from the segment's start to the window's last byte)
+     * and aligned to the element size; the caller keeps it alive as long as the tensor is used.
      */
     public static Tensor wrap(Scope scope, String name, MemoryDesc desc, MemorySegment segment) {
         if (desc.isAny()) {
@@ -112,7 +150,13 @@ public final class Tensor extends NativeResource {
                     + " bytes (" + desc.dataType().label() + ")");
         }
         Dnnl.init();
-        return new Tensor(scope, name, desc.copy(privateScope()), null, segment.asSlice(0, desc.byteSize()));
+        Scope own = privateScope();
+        try {
+            return new Tensor(scope, name, desc.copy(own), null, segment.asSlice(0, desc.byteSize()));
+        } catch (RuntimeException e) {
+            own.close();
+            throw e;
+        }
     }
 
     /** The name given at creation (appears in errors). */
@@ -194,6 +238,10 @@ public final class Tensor extends NativeResource {
 
     /** A new tensor with the same values in another layout (oneDNN reorder). */
     public Tensor reorder(Scope scope, MemoryDesc target, Stream stream) {
+        if (target.isAny()) {
+            throw new IllegalArgumentException("reorder of '" + name + "' " + desc().shapeString()
+                    + ": the target layout is 'any'; pass a concrete layout (e.g. one a primitive chose)");
+        }
         Tensor out = allocate(scope, name + "." + target.layout(), target);
         try {
             reorderInto(out, stream);

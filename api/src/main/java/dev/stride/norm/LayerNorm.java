@@ -41,6 +41,15 @@ import java.util.Locale;
 public final class LayerNorm {
     private LayerNorm() {}
 
+    /**
+     * Most bytes of one normalised row (the last dimension {@code C} times the element size): {@code 2^30}.
+     * oneDNN's layer-norm kernel generates code whose size grows with {@code C}: {@code C = 2^29} f32 fails
+     * with {@code runtime_error} after which every later JIT primitive of the process fails too, and
+     * {@code C = 2^31 - 1} crashed the JVM (in Xbyak) or ran for minutes while the primitive was created; {@code C = 2^28} works. Checked
+     * before any native call.
+     */
+    public static final long MAX_ROW_BYTES = 1L << 30;
+
     public static final double DEFAULT_EPSILON = 1e-5;
 
     /** Settings; immutable. */
@@ -144,6 +153,12 @@ public final class LayerNorm {
         }
 
         private static Forward make(Scope scope, String name, MemoryDesc src, Geometry g, Params params, PropKind mode) {
+            long rowBytes = g.normalized() * src.dataType().bytes();
+            if (rowBytes > MAX_ROW_BYTES) {
+                throw new IllegalArgumentException(name + ": layer normalization over C = " + g.normalized() + " ("
+                        + src.shapeString() + ") normalises rows of " + rowBytes + " bytes; oneDNN handles at most "
+                        + MAX_ROW_BYTES + " (LayerNorm.MAX_ROW_BYTES)");
+            }
             Dnnl.init();
             int flags = flags(params);
             float eps = (float) params.epsilon();

@@ -11,6 +11,7 @@ import dev.stride.core.PrimitiveOp;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
+import dev.stride.tensor.Layouts;
 import java.util.Arrays;
 import java.util.function.IntSupplier;
 
@@ -33,6 +34,14 @@ import java.util.function.IntSupplier;
  */
 public final class Softmax {
     private Softmax() {}
+
+    /**
+     * Most bytes between neighbours along a softmax axis that is not the innermost: {@code 2^30}. oneDNN's
+     * strided softmax kernel fails to generate code for larger steps ({@code [2, 2^29]} over axis 0, a step of
+     * 2 GiB, fails with {@code runtime_error}), and after that failure every later JIT primitive of the
+     * process fails too; {@code [2, 3 * 2^27]} (1.5 GiB) still works. Checked before any native call.
+     */
+    public static final long MAX_AXIS_STEP_BYTES = 1L << 30;
 
     /** Which function: probabilities or their logarithm. */
     public enum Algorithm {
@@ -71,6 +80,27 @@ public final class Softmax {
         return axis < 0 ? axis + rank : axis;
     }
 
+    /**
+     * Refuses a layout whose step along {@code axis} (bounded by the elements after the axis times the
+     * layout's inner blocks) exceeds {@link #MAX_AXIS_STEP_BYTES}: such a softmax would poison oneDNN.
+     */
+    static void checkAxisStep(String name, MemoryDesc src, int axis) {
+        long[] dims = src.dims();
+        long step = src.dataType().bytes();
+        for (int d = axis + 1; d < dims.length; d++) {
+            step *= dims[d]; // at most MAX_ELEMENTS * 8 * blocks: no overflow
+        }
+        for (int d = 0; d < dims.length; d++) {
+            step *= Layouts.blockOf(src, d);
+        }
+        if (axis < dims.length - 1 && step > MAX_AXIS_STEP_BYTES) {
+            throw new IllegalArgumentException(name + ": softmax over axis " + axis + " of " + src.shapeString()
+                    + " steps " + step + " bytes between neighbours along the axis; oneDNN handles at most "
+                    + MAX_AXIS_STEP_BYTES + " (Softmax.MAX_AXIS_STEP_BYTES): move the axis last or make the "
+                    + "dims after it smaller");
+        }
+    }
+
     /** The forward primitive for one source layout and axis. */
     public static final class Forward extends PrimitiveOp {
         private final Algorithm alg;
@@ -93,6 +123,7 @@ public final class Softmax {
                 throw new IllegalArgumentException(name + ": " + alg.label() + " needs a concrete source layout, not 'any'");
             }
             int ax = normalizeAxis(name, src.dims(), axis);
+            checkAxisStep(name, src, ax);
             Engine e = Engine.cpu();
             try (Scope tmp = Scope.open(name + ".create")) {
                 PrimitiveAttr attr = PrimitiveAttr.create(tmp);

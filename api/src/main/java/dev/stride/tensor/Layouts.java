@@ -22,12 +22,22 @@ import java.util.Arrays;
 public final class Layouts {
     private Layouts() {}
 
-    /** An f32 descriptor with explicit element strides ({@code strides[i]} elements between neighbours in dim i). */
+    /**
+     * An f32 descriptor with explicit element strides ({@code strides[i]} elements between neighbours in dim i).
+     *
+     * <p>Every element must have its own address: a stride must be positive on a dimension larger than 1
+     * (zero there would make a broadcast view, and oneDNN crashes writing one), and the dimensions, taken
+     * from the smallest stride up, must nest: each stride at least the previous stride times its dimension
+     * (oneDNN's own rule; layouts that overlap or interleave are refused). A dimension of 1 takes any stride
+     * {@code >= 0}, since it is never stepped.
+     */
     public static MemoryDesc strided(Scope scope, long[] dims, long[] strides) {
-        if (dims.length != strides.length) {
+        MemoryDesc.checkDims(dims);
+        if (strides == null || dims.length != strides.length) {
             throw new IllegalArgumentException("strides " + Arrays.toString(strides) + " do not match dims "
                     + Arrays.toString(dims));
         }
+        checkStrides(dims, strides);
         Dnnl.init();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
@@ -36,6 +46,47 @@ public final class Layouts {
                     a.allocateFrom(ValueLayout.JAVA_LONG, strides)),
                     "create memory descriptor " + Arrays.toString(dims) + " strides " + Arrays.toString(strides));
             return adopt(scope, out.get(ValueLayout.ADDRESS, 0));
+        }
+    }
+
+    private static void checkStrides(long[] dims, long[] strides) {
+        String what = "strided layout dims " + Arrays.toString(dims) + " strides " + Arrays.toString(strides);
+        for (int d = 0; d < dims.length; d++) {
+            if (strides[d] < 0 || (strides[d] == 0 && dims[d] > 1)) {
+                throw new IllegalArgumentException(what + ": dimension " + d + " (size " + dims[d] + ") has stride "
+                        + strides[d] + "; a stride must be >= 1 (0 only on a dimension of size 1)");
+            }
+        }
+        Integer[] order = new Integer[dims.length];
+        for (int d = 0; d < dims.length; d++) {
+            order[d] = d;
+        }
+        Arrays.sort(order, (x, y) -> strides[x] != strides[y] ? Long.compare(strides[x], strides[y])
+                : Long.compare(dims[x], dims[y]));
+        long minStride = 1;
+        int previous = -1;
+        long last = 0; // the largest element offset, summed exactly
+        for (int d : order) {
+            if (dims[d] == 1) {
+                continue;
+            }
+            if (strides[d] < minStride) {
+                throw new IllegalArgumentException(what + ": dimension " + d + " (stride " + strides[d]
+                        + ") overlaps dimension " + previous + " (stride " + strides[previous] + " x size "
+                        + dims[previous] + " = " + minStride + "); each stride must step over the smaller ones");
+            }
+            try {
+                minStride = Math.multiplyExact(strides[d], dims[d]);
+                last = Math.addExact(last, Math.multiplyExact(strides[d], dims[d] - 1));
+            } catch (ArithmeticException e) {
+                minStride = Long.MAX_VALUE;
+                last = Long.MAX_VALUE;
+            }
+            previous = d;
+        }
+        if (last >= MemoryDesc.MAX_BYTES / DataType.F32.bytes()) {
+            throw new IllegalArgumentException(what + " spans " + (last == Long.MAX_VALUE ? "more than 2^63" : last + 1)
+                    + " elements; at most " + MemoryDesc.MAX_BYTES + " bytes (MemoryDesc.MAX_BYTES) can be addressed");
         }
     }
 
@@ -57,12 +108,16 @@ public final class Layouts {
      */
     public static MemoryDesc submemory(Scope scope, MemoryDesc parent, long[] dims, long[] offsets) {
         long[] pd = parent.dims();
-        if (dims.length != pd.length || offsets.length != pd.length) {
+        if (parent.isAny()) {
+            throw new IllegalArgumentException("sub-memory " + Arrays.toString(dims) + " of " + parent.shapeString()
+                    + ": the parent needs a concrete layout, not 'any'");
+        }
+        if (dims == null || offsets == null || dims.length != pd.length || offsets.length != pd.length) {
             throw new IllegalArgumentException("sub-memory " + Arrays.toString(dims) + " at " + Arrays.toString(offsets)
                     + " does not match the rank of " + parent.shapeString());
         }
         for (int i = 0; i < pd.length; i++) {
-            if (offsets[i] < 0 || dims[i] < 1 || offsets[i] + dims[i] > pd[i]) {
+            if (offsets[i] < 0 || dims[i] < 1 || dims[i] > pd[i] - offsets[i]) {
                 throw new IllegalArgumentException("sub-memory " + Arrays.toString(dims) + " at "
                         + Arrays.toString(offsets) + " does not fit in " + parent.shapeString() + " (dimension " + i
                         + ": " + offsets[i] + " + " + dims[i] + " > " + pd[i] + ")");
@@ -84,7 +139,10 @@ public final class Layouts {
         }
     }
 
-    /** A tensor over {@code parent}'s bytes described by {@code view} (a sub-memory of its layout); no copy. */
+    /**
+     * A tensor over {@code parent}'s bytes described by {@code view} (a sub-memory of its layout); no copy.
+     * {@link Tensor#wrap} checks that the window's last byte ({@link MemoryDesc#byteSize}) lies inside the parent.
+     */
     public static Tensor view(Scope scope, String name, Tensor parent, MemoryDesc view) {
         return Tensor.wrap(scope, name, view, parent.segment());
     }

@@ -398,9 +398,7 @@ public final class Convolution {
 
         /** Binds tensors in this primitive's layouts once, for repeated {@link #execute}. */
         public ExecArgs bind(Scope scope, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
-            if ((bias == null) != (geometry.bias() == null)) {
-                throw new IllegalArgumentException(name + ": " + (bias == null ? "bias tensor missing" : "this convolution has no bias"));
-            }
+            requireBias(bias);
             return primitive.args().add(Arg.SRC, src).add(Arg.WEIGHTS, weights).addIfPresent(Arg.BIAS, bias)
                     .add(Arg.DST, dst).build(scope);
         }
@@ -412,6 +410,7 @@ public final class Convolution {
          * {@code dst} holds are accumulated onto, whatever its layout.
          */
         public void executePlain(Stream stream, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
+            requireBias(bias);
             try (Scope tmp = Scope.open(name + ".executePlain")) {
                 Tensor s = matching(tmp, src, srcDesc(), stream, "src");
                 Tensor w = matching(tmp, weights, weightsDesc(), stream, "weights");
@@ -420,6 +419,12 @@ public final class Convolution {
                 execute(stream, bind(tmp, s, w, b, d.exec()));
                 stream.await();
                 d.finish(stream);
+            }
+        }
+
+        private void requireBias(Tensor bias) {
+            if ((bias == null) != (geometry.bias() == null)) {
+                throw new IllegalArgumentException(name + ": " + (bias == null ? "bias tensor missing" : "this convolution has no bias"));
             }
         }
 

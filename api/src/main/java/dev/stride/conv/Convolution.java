@@ -164,15 +164,23 @@ public final class Convolution {
             long[] pR = p.same() ? null : expand(layer, "padding", p.padRight(), sp);
             for (int i = 0; i < sp; i++) {
                 long in = srcDims[2 + i];
+                String dim = Shapes.spatialName(sp, i);
+                if (f[i] == 1 && d[i] > 1) {
+                    // Dilation spreads a filter's taps apart; one tap has nothing to spread, so this is the
+                    // undilated convolution. Said so to oneDNN too: its brgemm kernels crash (SIGSEGV in
+                    // perform_outwork) on a dilation along a dimension of extent 1 with stride and padding.
+                    d[i] = 1;
+                }
                 if (p.same()) {
-                    long[] same = Shapes.samePadding(in, f[i], s[i], d[i]);
+                    long[] same = Shapes.samePadding(layer, dim, in, f[i], s[i], d[i]);
                     pl[i] = same[0];
                     pr[i] = same[1];
+                    out[i] = Shapes.sameOutput(in, s[i]);
                 } else {
                     pl[i] = pL[i];
                     pr[i] = pR[i];
+                    out[i] = Shapes.windowOutput(layer, dim, in, f[i], s[i], pl[i], pr[i], d[i]);
                 }
-                out[i] = Shapes.windowOutput(layer, Shapes.spatialName(sp, i), in, f[i], s[i], pl[i], pr[i], d[i]);
             }
             long k = p.filters();
             int g = p.groups();
@@ -219,6 +227,49 @@ public final class Convolution {
                 r[i] = dilation[i] - 1;
             }
             return r;
+        }
+
+        /**
+         * The strides passed to oneDNN: 1 along a dimension with a single output, where the stride moves the
+         * window nowhere (the right padding then shrinks to what the one window needs, see
+         * {@link #dnnlPadRight()}). oneDNN 3.13's brgemm inference kernel returns wrong numbers for some such
+         * shapes (one input channel, one output column, stride 2 or 3 along it); this is the same convolution.
+         */
+        public long[] dnnlStrides() {
+            long[] r = strides.clone();
+            for (int i = 0; i < r.length; i++) {
+                if (oneWindowPadRight(i) >= 0) {
+                    r[i] = 1;
+                }
+            }
+            return r;
+        }
+
+        /** The right padding passed to oneDNN, to go with {@link #dnnlStrides()}. */
+        public long[] dnnlPadRight() {
+            long[] r = padRight.clone();
+            for (int i = 0; i < r.length; i++) {
+                long exact = oneWindowPadRight(i);
+                if (exact >= 0) {
+                    r[i] = exact;
+                }
+            }
+            return r;
+        }
+
+        /**
+         * Along a dimension with a single output: the right padding that makes the window end exactly at the
+         * padded input's end, {@code D*(F-1) + 1 - W1 - PL} (at most {@code PR}); -1 for other dimensions and
+         * where that would be negative (a "same" window that leaves input pixels unread: oneDNN refuses negative
+         * padding, and rounds the output size down with the stride as it is).
+         */
+        private long oneWindowPadRight(int i) {
+            int sp = spatialDims();
+            if (dst[2 + i] != 1) {
+                return -1;
+            }
+            long f = weights[weights.length - sp + i];
+            return Math.max(dilation[i] * (f - 1) + 1 - src[2 + i] - padLeft[i], -1);
         }
 
         /** Weights per filter, {@code F*F*C/G} (the seed's {@code F·F·D1/G}). */
@@ -352,9 +403,7 @@ public final class Convolution {
 
         /** Binds tensors in this primitive's layouts once, for repeated {@link #execute}. */
         public ExecArgs bind(Scope scope, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
-            if ((bias == null) != (geometry.bias() == null)) {
-                throw new IllegalArgumentException(name + ": " + (bias == null ? "bias tensor missing" : "this convolution has no bias"));
-            }
+            requireBias(bias);
             return primitive.args().add(Arg.SRC, src).add(Arg.WEIGHTS, weights).addIfPresent(Arg.BIAS, bias)
                     .add(Arg.DST, dst).build(scope);
         }
@@ -366,6 +415,7 @@ public final class Convolution {
          * {@code dst} holds are accumulated onto, whatever its layout.
          */
         public void executePlain(Stream stream, Tensor src, Tensor weights, Tensor bias, Tensor dst) {
+            requireBias(bias);
             try (Scope tmp = Scope.open(name + ".executePlain")) {
                 Tensor s = matching(tmp, src, srcDesc(), stream, "src");
                 Tensor w = matching(tmp, weights, weightsDesc(), stream, "weights");
@@ -374,6 +424,12 @@ public final class Convolution {
                 execute(stream, bind(tmp, s, w, b, d.exec()));
                 stream.await();
                 d.finish(stream);
+            }
+        }
+
+        private void requireBias(Tensor bias) {
+            if ((bias == null) != (geometry.bias() == null)) {
+                throw new IllegalArgumentException(name + ": " + (bias == null ? "bias tensor missing" : "this convolution has no bias"));
             }
         }
 
@@ -387,10 +443,10 @@ public final class Convolution {
     /** Strides, dilates (oneDNN's 0 = none), and paddings as native arrays for a descriptor call. */
     private record Window(MemorySegment strides, MemorySegment dilates, MemorySegment padLeft, MemorySegment padRight) {
         static Window of(Arena a, Geometry g) {
-            return new Window(a.allocateFrom(ValueLayout.JAVA_LONG, g.strides()),
+            return new Window(a.allocateFrom(ValueLayout.JAVA_LONG, g.dnnlStrides()),
                     a.allocateFrom(ValueLayout.JAVA_LONG, g.dnnlDilates()),
                     a.allocateFrom(ValueLayout.JAVA_LONG, g.padLeft()),
-                    a.allocateFrom(ValueLayout.JAVA_LONG, g.padRight()));
+                    a.allocateFrom(ValueLayout.JAVA_LONG, g.dnnlPadRight()));
         }
     }
 

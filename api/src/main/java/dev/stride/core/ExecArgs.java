@@ -94,6 +94,11 @@ public final class ExecArgs extends NativeResource {
 
         /** Binds {@code t} when it is not null (optional arguments such as bias). */
         public Builder addIfPresent(int arg, Tensor t) {
+            if (t == null && primitive.argDesc(arg) != null) {
+                // Left out, oneDNN would read or write through a null pointer.
+                throw new IllegalArgumentException(primitive.name() + ": no tensor given for " + Arg.name(arg)
+                        + ", which this primitive takes");
+            }
             return t == null ? this : add(arg, t);
         }
 

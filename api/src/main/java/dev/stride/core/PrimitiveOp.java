@@ -98,6 +98,10 @@ public abstract class PrimitiveOp extends NativeResource {
      * a subclass may accept other dims it can view as {@code want}'s.
      */
     protected Tensor withDims(Scope tmp, Tensor t, MemoryDesc want, String what) {
+        if (want == null) {
+            throw new IllegalArgumentException(name + ": tensor '" + (t == null ? "null" : t.name()) + "' given for "
+                    + what + ", which this layer does not take");
+        }
         if (t == null) {
             throw new IllegalArgumentException(name + ": no tensor given for " + what);
         }

@@ -30,18 +30,10 @@ public final class Shapes {
      * @param dilation public convention: 1 = none
      */
     public static long windowOutput(String where, String dim, long in, long f, long s, long padL, long padR, long dilation) {
-        if (f < 1) {
-            throw new IllegalArgumentException(where + ": extent F" + dim + " must be >= 1, got " + f);
-        }
-        if (s < 1) {
-            throw new IllegalArgumentException(where + ": stride S" + dim + " must be >= 1, got " + s);
-        }
+        requireWindow(where, dim, f, s, dilation);
         if (padL < 0 || padR < 0) {
             throw new IllegalArgumentException(where + ": padding P" + dim + " must be >= 0, got " + padL
                     + (padL == padR ? "" : "/" + padR));
-        }
-        if (dilation < 1) {
-            throw new IllegalArgumentException(where + ": dilation " + dim + " must be >= 1 (1 = none), got " + dilation);
         }
         long span = dilation * (f - 1) + 1;
         long numerator = in - span + padL + padR;
@@ -78,11 +70,39 @@ public final class Shapes {
         return s.replaceAll("0+$", "");
     }
 
-    /** "same" padding (TensorFlow's rule): output {@code ceil(in/s)}, extra pixel on the right/bottom. */
-    public static long[] samePadding(long in, long f, long s, long dilation) {
-        long out = (in + s - 1) / s;
+    /**
+     * "same" padding (TensorFlow's rule): output {@code ceil(in/s)} for every extent, stride and dilation, the
+     * odd pixel of padding on the right/bottom. Returns {@code {padLeft, padRight}}. Where the window is
+     * shorter than the stride the padding needed is negative: none is added and the last input pixels are not
+     * read (as in TensorFlow); the output is then {@link #sameOutput}, which {@link #windowOutput} would reject as
+     * not an integer, and oneDNN accepts it (it rounds the output size down).
+     *
+     * @param where    layer name for the message, e.g. {@code conv1}
+     * @param dim      dimension letter ({@code W}, {@code H}, {@code D})
+     * @param dilation public convention: 1 = none
+     */
+    public static long[] samePadding(String where, String dim, long in, long f, long s, long dilation) {
+        requireWindow(where, dim, f, s, dilation);
+        long out = sameOutput(in, s);
         long total = Math.max((out - 1) * s + dilation * (f - 1) + 1 - in, 0);
         return new long[] {total / 2, total - total / 2};
+    }
+
+    /** The output extent of "same" padding, {@code ceil(in/s)} ({@code s >= 1}). */
+    public static long sameOutput(long in, long s) {
+        return (in + s - 1) / s;
+    }
+
+    private static void requireWindow(String where, String dim, long f, long s, long dilation) {
+        if (f < 1) {
+            throw new IllegalArgumentException(where + ": extent F" + dim + " must be >= 1, got " + f);
+        }
+        if (s < 1) {
+            throw new IllegalArgumentException(where + ": stride S" + dim + " must be >= 1, got " + s);
+        }
+        if (dilation < 1) {
+            throw new IllegalArgumentException(where + ": dilation " + dim + " must be >= 1 (1 = none), got " + dilation);
+        }
     }
 
     /** Throws unless {@code dims} has one of the allowed ranks, in PyTorch's words. */

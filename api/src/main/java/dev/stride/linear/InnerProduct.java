@@ -123,8 +123,15 @@ public final class InnerProduct {
             Geometry g = Geometry.of(name, srcDims, outFeatures, bias);
             Dnnl.init();
             try (Scope tmp = Scope.open(name + ".create")) {
-                MemoryDesc src = MemoryDesc.any(tmp, g.src());
-                MemoryDesc w = MemoryDesc.any(tmp, g.weights());
+                // oneDNN 3.13 gets one case wrong when it picks the layouts: a single output (OC = 1) over an
+                // input with spatial dims, in inference, runs brg_matmul with a channels-last source (acb, acdb,
+                // ...) but weights whose bytes are the plain order (bca, bcad, ...: with OC = 1 the OC position
+                // is free), so it sums src[c, h, w] * weights[h, w, c] and returns wrong numbers without any
+                // error. Training mode picks matching layouts. Asking for both plain there leaves oneDNN no
+                // mismatch to choose; the cost is at most a reorder of one input into plain order.
+                boolean pinPlain = mode == PropKind.INFERENCE && outFeatures == 1 && g.src().length > 2;
+                MemoryDesc src = pinPlain ? MemoryDesc.plain(tmp, g.src()) : MemoryDesc.any(tmp, g.src());
+                MemoryDesc w = pinPlain ? MemoryDesc.plain(tmp, g.weights()) : MemoryDesc.any(tmp, g.weights());
                 MemoryDesc b = g.bias() == null ? null : MemoryDesc.plain(tmp, g.bias());
                 MemoryDesc dst = MemoryDesc.any(tmp, g.dst());
                 PrimitiveAttr attr = PrimitiveAttr.create(tmp);

@@ -82,6 +82,12 @@ public final class BatchNorm {
             if (!(epsilon > 0) || Double.isInfinite(epsilon)) {
                 throw new IllegalArgumentException(layer + ": eps must be a finite number > 0, got " + epsilon);
             }
+            // oneDNN takes eps as f32: below ~1.4e-45 it becomes 0 (NaN for a constant channel), above 3.4e38 inf.
+            float f = (float) epsilon;
+            if (!(f > 0) || Float.isInfinite(f)) {
+                throw new IllegalArgumentException(layer + ": eps " + epsilon + " is outside f32's range (it becomes " + f
+                        + "); use a value between " + Float.MIN_NORMAL + " and " + Float.MAX_VALUE);
+            }
             if (!(momentum >= 0 && momentum <= 1)) {
                 throw new IllegalArgumentException(layer + ": momentum must be in [0, 1], got " + momentum);
             }

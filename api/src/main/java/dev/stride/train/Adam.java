@@ -159,13 +159,20 @@ public final class Adam extends Optimizer {
                 return self();
             }
 
+            /** In {@code [0, 1)}, also as the f32 the kernels use: {@code 1 - 1e-9} rounds to 1 there. */
+            private static void checkBeta(String kind, String what, double beta) {
+                if (!(beta >= 0 && beta < 1)) {
+                    throw new IllegalArgumentException(kind + ": " + what + " must be in [0, 1), got " + beta);
+                }
+                if (!((float) beta < 1)) {
+                    throw new IllegalArgumentException(kind + ": " + what + " " + beta + " rounds to 1 in f32, the update's "
+                            + "precision; use at most " + Math.nextDown(1f));
+                }
+            }
+
             void check(String kind) {
-                if (!(beta1 >= 0 && beta1 < 1)) {
-                    throw new IllegalArgumentException(kind + ": beta1 must be in [0, 1), got " + beta1);
-                }
-                if (!(beta2 >= 0 && beta2 < 1)) {
-                    throw new IllegalArgumentException(kind + ": beta2 must be in [0, 1), got " + beta2);
-                }
+                checkBeta(kind, "beta1", beta1);
+                checkBeta(kind, "beta2", beta2);
                 checkNonNegative(kind, "eps", eps);
             }
         }

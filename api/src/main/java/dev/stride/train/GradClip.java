@@ -74,6 +74,7 @@ public final class GradClip {
         if (!(clipValue > 0) || Double.isInfinite(clipValue)) {
             throw new IllegalArgumentException("clip by value: clip value must be a finite number > 0, got " + clipValue);
         }
+        Optimizer.checkFloat("clip by value", "clip value", clipValue); // the clamp runs in f32
         checkList("clip by value", parameters);
         Kernels k = KERNELS.get();
         float limit = (float) clipValue;

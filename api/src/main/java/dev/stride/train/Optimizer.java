@@ -207,11 +207,25 @@ public abstract sealed class Optimizer implements AutoCloseable permits Sgd, Ada
         if (!(lr >= 0) || Double.isInfinite(lr)) {
             throw new IllegalArgumentException(kind + ": learning rate must be a finite number >= 0, got " + lr);
         }
+        checkFloat(kind, "learning rate", lr);
     }
 
     static void checkNonNegative(String kind, String what, double value) {
         if (!(value >= 0) || Double.isInfinite(value)) {
             throw new IllegalArgumentException(kind + ": " + what + " must be a finite number >= 0, got " + value);
+        }
+        checkFloat(kind, what, value);
+    }
+
+    /**
+     * The update kernels run in f32: a setting that overflows to infinity there, or a positive one that
+     * underflows to 0 (which would silently switch it off), is refused rather than narrowed.
+     */
+    static void checkFloat(String kind, String what, double value) {
+        float f = (float) value;
+        if (Float.isInfinite(f) || (value != 0 && f == 0)) {
+            throw new IllegalArgumentException(kind + ": " + what + " " + value + " is outside f32's range (it becomes "
+                    + f + "); use a value between " + Float.MIN_NORMAL + " and " + Float.MAX_VALUE);
         }
     }
 

@@ -6,6 +6,7 @@ import static dev.stride.train.Params.grad;
 import static dev.stride.train.Params.values;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stride.core.Scope;
 import java.util.List;
@@ -130,6 +131,25 @@ class AdamTest {
             assertEquals("AdamW: beta2 must be in [0, 1), got -0.1", e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> AdamW.builder().eps(-1).build(scope, ps));
             assertEquals("AdamW: eps must be a finite number >= 0, got -1.0", e.getMessage());
+        }
+    }
+
+    @Test
+    void settingsTheF32KernelsCannotHoldAreClearErrors() {
+        try (Scope scope = Scope.leakChecked("adam f32")) {
+            List<Parameter> ps = List.of(Params.of(scope, "w", 1.0));
+            var e = assertThrows(IllegalArgumentException.class, () -> Adam.builder().eps(1e-50).build(scope, ps));
+            assertEquals("Adam: eps 1.0E-50 is outside f32's range (it becomes 0.0); use a value between "
+                    + Float.MIN_NORMAL + " and " + Float.MAX_VALUE, e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> Adam.builder().lr(1e300).build(scope, ps));
+            assertEquals("Adam: learning rate 1.0E300 is outside f32's range (it becomes Infinity); use a value between "
+                    + Float.MIN_NORMAL + " and " + Float.MAX_VALUE, e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> AdamW.builder().weightDecay(1e-60).build(scope, ps));
+            assertTrue(e.getMessage().startsWith("AdamW: weight decay 1.0E-60 is outside f32's range"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> Adam.builder().betas(0.9, 1 - 1e-10).build(scope, ps));
+            assertEquals("Adam: beta2 0.9999999999 rounds to 1 in f32, the update's precision; use at most 0.99999994",
+                    e.getMessage());
+            assertEquals(0.0, Adam.builder().eps(0).build(scope, ps).eps(), "an exact 0 is still allowed");
         }
     }
 }

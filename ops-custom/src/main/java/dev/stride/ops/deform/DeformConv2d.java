@@ -1,7 +1,6 @@
 package dev.stride.ops.deform;
 
 import dev.stride.core.Confinement;
-import dev.stride.core.DataType;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.NativeResource;
 import dev.stride.core.Scope;
@@ -540,7 +539,7 @@ public final class DeformConv2d extends NativeResource {
             throw new IllegalArgumentException(name + ": expected " + what + " " + Arrays.toString(want) + " ("
                     + formula + "), got " + Arrays.toString(got));
         }
-        if (t.desc().dataType() != DataType.F32 || !t.desc().isPlain()) {
+        if (!dev.stride.ops.DenseLayout.isPlainF32(t.desc())) {
             throw new IllegalArgumentException(name + ": " + what + " must be plain row-major f32 (the Java kernels "
                     + "index it directly), got " + t.desc().shapeString() + "; reorder it first");
         }

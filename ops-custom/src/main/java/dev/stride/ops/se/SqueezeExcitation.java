@@ -451,8 +451,7 @@ public final class SqueezeExcitation extends NativeResource {
         if (t == null) {
             throw new IllegalArgumentException(name + ": no tensor given for " + what);
         }
-        if (!Arrays.equals(t.dims(), g.srcDims()) || !t.desc().layout().equals(layout.oneDnnLabel())
-                || t.desc().dataType() != DataType.F32 || t.desc().byteSize() != srcDesc.byteSize()) {
+        if (!Arrays.equals(t.dims(), g.srcDims()) || !dev.stride.ops.DenseLayout.isF32(t.desc(), layout.oneDnnLabel())) {
             throw new IllegalArgumentException(name + ": " + what + " must be " + srcDesc.shapeString() + " (N x C x H x W, "
                     + layout + "), got tensor '" + t.name() + "' " + t.desc().shapeString());
         }

@@ -1,6 +1,5 @@
 package dev.stride.ops.stn;
 
-import dev.stride.core.DataType;
 import dev.stride.core.MemoryDesc;
 import dev.stride.core.Tensor;
 import java.util.Arrays;
@@ -48,7 +47,7 @@ final class StnChecks {
      */
     static void requirePlainF32(String where, String role, Tensor t) {
         MemoryDesc d = t.desc();
-        if (d.dataType() != DataType.F32 || !d.isPlain()) {
+        if (!dev.stride.ops.DenseLayout.isPlainF32(d)) {
             throw new IllegalArgumentException(where + ": " + role + " must be f32 in the plain row-major layout "
                     + "(the Java kernels index it as such), got " + d.shapeString()
                     + "; reorder it first (Tensor.toPlain)");

@@ -49,7 +49,11 @@ class DeformConvTest {
                         Params.of(6, 3, 3).padding(1).dilation(1, 2).groups(3), 1L),
                 // one weight group (the channels-last kernels) in chunks of 2 + 1 images, as above
                 Arguments.of("v2 Goff2 chunks 2+1", new long[] {3, 4, 5, 5},
-                        Params.of(4, 3).padding(1).offsetGroups(2).modulated(true), 7200L));
+                        Params.of(4, 3).padding(1).offsetGroups(2).modulated(true), 7200L),
+                Arguments.of("v2 one channel", new long[] {2, 1, 5, 5}, Params.of(2, 3).padding(1).modulated(true),
+                        DeformConv2d.DEFAULT_COLUMN_BYTES),
+                Arguments.of("v1 one channel, one pixel", new long[] {1, 1, 1, 1}, Params.of(1, 1),
+                        DeformConv2d.DEFAULT_COLUMN_BYTES));
     }
 
     /** Random inputs of one case: float values, shared by the op under test and the double reference. */

@@ -61,6 +61,8 @@ class SqueezeExcitationTest {
             b.add(Arguments.of(3, 6, 9, 3, 1, layout));    // r = 1, plane not a multiple of 8
             b.add(Arguments.of(4, 96, 4, 4, 16, layout));  // more than one 64-channel block (channels-last)
             b.add(Arguments.of(2, 32, 28, 28, 16, layout)); // the benchmark's plane and ratio
+            b.add(Arguments.of(2, 1, 3, 4, 1, layout));    // one channel: nhwc and nchw are the same bytes
+            b.add(Arguments.of(1, 1, 1, 1, 1, layout));    // one channel, one pixel
         }
         return b.build();
     }

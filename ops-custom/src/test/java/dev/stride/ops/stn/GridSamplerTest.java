@@ -20,7 +20,8 @@ class GridSamplerTest {
     static Stream<Arguments> cases() {
         // N, C, H, W, H2, W2: odd sizes; batch 1 with many channels (several channel blocks, summed
         // grid-gradient slices); a larger batch (one block per image); 1-pixel-wide input.
-        int[][] shapes = {{2, 3, 5, 6, 3, 4}, {1, 9, 4, 7, 5, 5}, {16, 2, 3, 3, 2, 3}, {2, 2, 6, 1, 4, 2}};
+        int[][] shapes = {{2, 3, 5, 6, 3, 4}, {1, 9, 4, 7, 5, 5}, {16, 2, 3, 3, 2, 3}, {2, 2, 6, 1, 4, 2},
+            {2, 1, 4, 5, 3, 3}, {1, 1, 1, 1, 2, 2}}; // one channel; one channel of one pixel
         return AffineSamplerTest.allOptions().flatMap(o -> Stream.of(shapes).map(s -> Arguments.of(o, s)));
     }
 

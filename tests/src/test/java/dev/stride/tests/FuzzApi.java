@@ -61,9 +61,6 @@ final class FuzzApi {
         boolean affine = g.coin();
         boolean relu = g.r.nextInt(4) == 0;
         PropKind mode = backward || g.coin() ? PropKind.TRAINING : PropKind.INFERENCE;
-        if (mode == PropKind.TRAINING && !g.is("perChannel") && d.length >= 2 && FuzzSupport.count(d) / Math.max(1, d[1]) == 1) {
-            d[0] = 2; // training needs more than one value per channel
-        }
         if (g.is("perChannel")) {
             long c = d[1];
             d = new long[d.length];
@@ -78,6 +75,9 @@ final class FuzzApi {
         if (g.is("momentum")) { momentum = g.pick(new Double[] {-0.1, 1.5, Double.NaN}); g.how("momentum=" + momentum); }
         if (g.is("workspace")) { relu = true; mode = PropKind.TRAINING; g.how("no workspace for fused ReLU in training"); }
         if (g.is("mode")) { backward = true; mode = PropKind.INFERENCE; g.how("backward of an inference forward"); }
+        if (mode == PropKind.TRAINING && !g.is("perChannel") && d.length >= 2 && FuzzSupport.count(d) / Math.max(1, d[1]) == 1) {
+            d[0] = 2; // training needs more than one value per channel
+        }
         boolean extraScale = g.is("scale tensor") && !affine;
         if (extraScale) g.how("scale given without affine");
         Fault scaleFault = affine ? fault(g, "scale tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED) : null;
@@ -149,8 +149,9 @@ final class FuzzApi {
         g.mutate("dims|input dims|srcDims|dims", "rank|rank|1D|2D|3D|4D|5D|6D", "last|normalized|last|C|dims",
                 "epsilon|epsilon|eps", "scale tensor|scale|gamma", "mean tensor|mean", "src tensor|src",
                 "stream|stream");
-        long[] d = dims(g, "dims", 2, 4, 3);
+        long[] d = dims(g, "-", 2, 4, 3);
         d[d.length - 1] = g.is("last") ? g.pick(new Long[] {(1L << 31) - 1, 1L << 31, 1L << 40}) : g.dim(1, 6);
+        if (g.is("dims")) d[g.r.nextInt(d.length)] = g.badLong();
         if (g.is("last")) g.how("normalized dim " + d[d.length - 1]);
         d = rank(g, "rank", d, 2, 5);
         boolean affine = g.coin();
@@ -214,8 +215,10 @@ final class FuzzApi {
 
     static FuzzCase innerProduct(Gen g) {
         int dir = g.between(0, 2);
-        g.mutate("dims|input dims|srcDims|dims|N|C", "rank|rank|1D|2D|3D|4D|5D|6D", "outFeatures|out features|outFeatures|OC",
-                "src tensor|src", "weights tensor|weights", "bias tensor|bias", "dst tensor|dst", "stream|stream");
+        List<String> ipParams = new java.util.ArrayList<>(List.of("dims|input dims|srcDims|dims|N|C", "rank|rank|1D|2D|3D|4D|5D|6D",
+                "outFeatures|out features|outFeatures|OC", "src tensor|src", "bias tensor|bias", "dst tensor|dst", "stream|stream"));
+        if (dir != 2) ipParams.add("weights tensor|weights"); // backward weights takes no weights
+        g.mutate(ipParams.toArray(String[]::new));
         if (dir == 1 && g.is("src tensor")) g.names = List.of("diffDst", "diff_dst");
         if (dir == 1 && g.is("dst tensor")) g.names = List.of("diffSrc", "diff_src");
         if (dir == 2 && g.is("dst tensor")) g.names = List.of("diffWeights", "diff_weights");

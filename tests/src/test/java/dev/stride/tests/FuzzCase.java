@@ -123,7 +123,11 @@ final class FuzzCase {
             }
             String[] p = params[r.nextInt(params.length)].split("\\|");
             mutated = p[0];
-            names = List.of(p);
+            List<String> n = new ArrayList<>(List.of(p));
+            // The library's shape messages say "dimension 2 of [1, -1] is -1" and "no format for 13 dimensions".
+            if (n.contains("dims")) n.add("dimension");
+            if (n.contains("rank")) n.add("dimensions");
+            names = List.copyOf(n);
         }
 
         boolean is(String param) {
@@ -155,6 +159,13 @@ final class FuzzCase {
         /** An int setting: {@code [lo, hi]}, or an out-of-range one when {@code param} is the mutated one. */
         int num(String param, int lo, int hi) {
             return is(param) ? badInt() : between(lo, hi);
+        }
+
+        /** Zero or negative: out of range for a setting that a huge value would not always break (a stride, a dilation). */
+        int nonPositive() {
+            int i = r.nextInt(4);
+            mutation = BAD_INT_NAMES[i == 3 ? 3 : i];
+            return BAD_INTS[i];
         }
 
         long badLong() {

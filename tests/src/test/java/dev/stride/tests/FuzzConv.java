@@ -65,7 +65,7 @@ final class FuzzConv {
 
     static final String[] CONV_PARAMS = {
         "N|N|input dims|srcDims|src", "C|C|channels|input dims|srcDims|src", "spatial|H|W|D|H1|W1|D1|input dims|srcDims|src",
-        "filters|K|filters", "extent|F|extent", "stride|S|stride", "padding|P|padding", "dilation|dilation",
+        "filters|K|filters", "extent|F|extent", "stride|S|stride", "padding|P|padding", "dilation|dilation|D",
         "groups|G|groups", "output|S|stride|W2|H2|D2", "rank|rank|dims|1D|2D|3D|4D|5D|6D", "extentCount|extent|F",
         "src tensor|src", "weights tensor|weights", "bias tensor|bias", "dst tensor|dst", "stream|stream",
         "closed primitive|fzconv|closed"};
@@ -73,7 +73,9 @@ final class FuzzConv {
     static FuzzCase convolution(Gen g) {
         int sp = g.r.nextInt(10) < 7 ? 2 : 3;
         int dir = g.between(0, 2); // forward, backward data, backward weights
-        g.mutate(dir == 1 ? Arrays.stream(CONV_PARAMS).filter(x -> !x.startsWith("bias")).toArray(String[]::new) : CONV_PARAMS);
+        // Backward data takes no bias, backward weights no weights.
+        g.mutate(Arrays.stream(CONV_PARAMS).filter(x -> !(dir == 1 && x.startsWith("bias")) && !(dir == 2 && x.startsWith("weights")))
+                .toArray(String[]::new));
         if (dir == 1 && g.is("src tensor")) g.names = java.util.List.of("diffDst", "diff_dst");
         if (dir == 1 && g.is("dst tensor")) g.names = java.util.List.of("diffSrc", "diff_src");
         if (dir == 2 && g.is("dst tensor")) g.names = java.util.List.of("diffWeights", "diff_weights");
@@ -94,8 +96,9 @@ final class FuzzConv {
         System.arraycopy(w.in, 0, src, 2, sp);
         if (g.is("spatial")) src[2 + g.r.nextInt(sp)] = g.badLong();
         if (g.is("extent")) f = breakOne(g, f, g.badInt());
-        if (g.is("stride")) s = breakOne(g, s, g.badInt());
-        if (g.is("dilation")) d = breakOne(g, d, g.badInt());
+        // A huge stride or dilation is legal where the window fits anyway (extent 1, zero numerator, "same").
+        if (g.is("stride")) s = breakOne(g, s, g.nonPositive());
+        if (g.is("dilation")) d = breakOne(g, d, g.nonPositive());
         if (g.is("padding")) {
             int bad = g.pick(new Integer[] {-1, -4, Integer.MIN_VALUE, Integer.MAX_VALUE});
             g.how(bad == Integer.MAX_VALUE ? "Integer.MAX_VALUE" : "negative");
@@ -133,7 +136,8 @@ final class FuzzConv {
             g.how(f.length + " extents for " + sp + " spatial dims");
         }
         Convolution.Params p = Convolution.Params.of(k, f).stride(s).dilation(d).groups(groups).bias(bias);
-        p = w.same ? p.samePadding() : Arrays.equals(pl, pr) ? p.padding(pl) : p.padding(pl, pr);
+        // "same" padding fits any stride: the non-integer output needs explicit padding.
+        p = w.same && !g.is("output") ? p.samePadding() : Arrays.equals(pl, pr) ? p.padding(pl) : p.padding(pl, pr);
         if (g.is("padding") && w.same) p = p.padding(pl, pr);
         boolean relu = dir == 0 && g.r.nextInt(4) == 0;
         boolean sum = dir == 0 && g.r.nextInt(5) == 0;
@@ -243,7 +247,7 @@ final class FuzzConv {
         int[] pr = w.pr;
         if (g.is("spatial")) src[2 + g.r.nextInt(sp)] = g.badLong();
         if (g.is("extent")) f = breakOne(g, f, g.badInt());
-        if (g.is("stride")) s = breakOne(g, s, g.badInt());
+        if (g.is("stride")) s = breakOne(g, s, g.nonPositive());
         if (g.is("padding")) {
             int i = g.r.nextInt(sp);
             pl = pl.clone();

@@ -88,14 +88,14 @@ final class FuzzCustom {
     static FuzzCase deformConv(Gen g) {
         boolean backward = g.r.nextInt(3) == 0;
         g.mutate("N|N|input dims|src", "C|C|channels|input dims|src", "spatial|H|W|H1|W1|input dims|src",
-                "filters|K|filters", "extent|F|extent|KH|KW", "stride|S|stride", "padding|P|padding", "dilation|dilation",
+                "filters|K|filters", "extent|F|extent|KH|KW", "stride|S|stride", "padding|P|padding", "dilation|dilation|D",
                 "groups|G|groups", "offsetGroups|offset groups|offsetGroups|G_off", "output|S|stride|W2|H2",
                 "offset tensor|offset", "mask tensor|mask", "weights tensor|weights", "bias tensor|bias", "dst tensor|dst",
                 "layout|layout|plain|nchw|src");
         int groups = g.pick(new Integer[] {1, 1, 2});
         int og = g.pick(new Integer[] {1, 1, 2});
         long n = g.dim("N", 1, 2);
-        long c = g.is("C") ? g.badLong() : (long) groups * og * g.between(1, 2);
+        long c = g.is("C") ? g.badLong() : (long) groups * og * (g.is("layout") ? 2 : g.between(1, 2)); // nhwc = nchw for C=1
         int k = g.is("filters") ? g.badInt() : groups * g.between(1, 2);
         FuzzConv.Window w = FuzzConv.window(g, 2, false, true, false);
         int[] f = w.f(), s = w.s(), p = w.pl(), d = w.d();
@@ -110,8 +110,8 @@ final class FuzzCustom {
         }
         if (g.is("spatial")) src[2 + g.r.nextInt(2)] = g.badLong();
         if (g.is("extent")) f = FuzzConv.breakOne(g, f, g.badInt());
-        if (g.is("stride")) s = FuzzConv.breakOne(g, s, g.badInt());
-        if (g.is("dilation")) d = FuzzConv.breakOne(g, d, g.badInt());
+        if (g.is("stride")) s = FuzzConv.breakOne(g, s, g.nonPositive());
+        if (g.is("dilation")) d = FuzzConv.breakOne(g, d, g.nonPositive());
         if (g.is("padding")) { p = FuzzConv.breakOne(g, p, g.pick(new Integer[] {-1, Integer.MIN_VALUE})); g.how("negative"); }
         if (g.is("groups")) { if (g.coin()) groups = g.badInt(); else { groups = (int) c + 1; g.how("does not divide C"); } }
         if (g.is("offsetGroups")) { if (g.coin()) og = g.badInt(); else { og = (int) c + 1; g.how("does not divide C"); } }
@@ -176,7 +176,7 @@ final class FuzzCustom {
             Tensor doff = Tensor.zeros(scope, "diffOffset", geo.offset());
             Tensor dmask = modulated ? Tensor.zeros(scope, "diffMask", geo.mask()) : null;
             Tensor dw = Tensor.zeros(scope, "diffWeights", geo.weights());
-            Tensor db = bias ? Tensor.zeros(scope, "diffBias", geo.biasDims()) : null;
+            Tensor db = bias || extraBias ? plain(scope, "diffBias", new long[] {geo.k()}, r, false, biasFault) : null;
             DeformConv2d.backwardOnce(stream, params, x, off, mask, wt, dy, dx, doff, dmask, dw, db);
             if (!valid) return;
             // y - b is linear in x (fixed offsets) and in w: <dy, y - b> = <dx, x> = <dw, w>; db = sum dy.
@@ -254,8 +254,9 @@ final class FuzzCustom {
         if (g.is("options")) { o = null; g.how("null options"); }
         Fault ft = fault(g, "theta tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED);
         Fault fg = fault(g, "grid tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED);
-        Fault fs = fault(g, "src tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED);
-        Fault fd = fault(g, "dst tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED);
+        Fault fs = fault(g, "src tensor", Fault.NULL, Fault.WRONG_RANK, Fault.CLOSED);
+        Fault fd = op == 2 ? fault(g, "dst tensor", Fault.NULL, Fault.WRONG_RANK, Fault.CLOSED)
+                : fault(g, "dst tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED);
         boolean alias = g.is("alias");
         if (alias) { h2 = h; w2 = w; g.how("dst is src"); }
         boolean valid = g.mutated == null;
@@ -321,11 +322,12 @@ final class FuzzCustom {
 
     static FuzzCase squeezeExcitation(Gen g) {
         boolean backward = g.coin();
-        g.mutate("N|N|input dims", "C|C|input dims|channels", "H|H|input dims", "W|W|input dims",
+        // "input": a size is refused with the input's dims and the limit it breaks (their product past 2^31-1).
+        g.mutate("N|N|input", "C|C|input|channels", "H|H|input", "W|W|input",
                 "r|r|reduction ratio", "divide|r|reduction ratio|divisible", "parameters|weight1|bias1|weight2|bias2",
                 "layout|layout", "src tensor|src", "dst tensor|dst", "stream|stream", "closed|closed|fzse");
         long r = g.is("r") ? g.badLong() : g.pick(new Long[] {1L, 2L});
-        long n = g.dim("N", 1, 2), c = g.is("C") ? g.badLong() : r * g.dim(1, 3), h = g.dim("H", 1, 3), w = g.dim("W", 1, 3);
+        long n = g.dim("N", 1, 2), c = g.is("C") ? g.badLong() : (g.is("r") ? 2 : r) * g.dim(1, 3), h = g.dim("H", 1, 3), w = g.dim("W", 1, 3);
         if (g.is("divide")) { r = 2; c = 3; g.how("C=3 not divisible by r=2"); }
         SqueezeExcitation.Layout layout = g.pick(SqueezeExcitation.Layout.values());
         if (g.is("layout")) { layout = null; g.how("null layout"); }

@@ -41,9 +41,14 @@ import org.junit.jupiter.api.Test;
  */
 class FuzzTest {
 
-    static final List<String> FAILURES = List.of("CRASH", "HANG", "WRONG", "REFUSED", "NOERROR", "UNCLEAR", "LEAK", "POISONED");
+    static final List<String> FAILURES = List.of("CRASH", "HANG", "POISONED", "WRONG", "REFUSED", "NOERROR", "UNCLEAR", "LEAK",
+            "SKIPPED");
 
-    record Outcome(String kind, String detail) {}
+    record Outcome(String kind, String detail, long micros) {
+        Outcome(String kind, String detail) {
+            this(kind, detail, 0);
+        }
+    }
 
     @Test
     void publicApiNeitherCrashesNorReturnsGarbage() throws Exception {
@@ -53,6 +58,11 @@ class FuzzTest {
         int batch = Integer.getInteger("stride.fuzz.batch", 1250);
         int jobs = Integer.getInteger("stride.fuzz.jobs", 2);
         List<Long> ids = ids(System.getProperty("stride.fuzz.ids"), configs);
+        String only = System.getProperty("stride.fuzz.families");
+        if (only != null && !only.isBlank()) {
+            List<String> fams = List.of(only.split(","));
+            ids.removeIf(id -> !fams.contains(FuzzFamilies.ALL.get((int) (id % FuzzFamilies.ALL.size())).name()));
+        }
         System.out.println("FuzzTest: seed " + seed + " (-Dstride.fuzz.seed=" + seed + "), " + ids.size()
                 + " configurations, " + batch + " per child JVM, " + jobs + " at once");
         long t0 = System.nanoTime();
@@ -73,13 +83,14 @@ class FuzzTest {
         pool.shutdown();
         double seconds = (System.nanoTime() - t0) / 1e9;
 
-        Map<String, int[]> perFamily = new LinkedHashMap<>(); // tried, valid, invalid, passed
-        for (FuzzFamilies.Family f : FuzzFamilies.ALL) perFamily.put(f.name(), new int[4]);
+        Map<String, long[]> perFamily = new LinkedHashMap<>(); // tried, valid, invalid, passed, micros
+        for (FuzzFamilies.Family f : FuzzFamilies.ALL) perFamily.put(f.name(), new long[5]);
         Map<String, List<String>> failures = new TreeMap<>();
         for (long id : ids) {
             FuzzCase c = FuzzFamilies.generate(seed, id);
             Outcome o = outcomes.getOrDefault(id, new Outcome("CRASH", "no outcome reported (the child died before it)"));
-            int[] row = perFamily.get(c.family);
+            long[] row = perFamily.get(c.family);
+            row[4] += o.micros;
             row[0]++;
             row[c.valid() ? 1 : 2]++;
             if (o.kind.equals("PASS")) {
@@ -90,17 +101,24 @@ class FuzzTest {
         }
 
         StringBuilder report = new StringBuilder();
-        report.append(String.format("%-13s %7s %7s %7s %7s%n", "family", "tried", "valid", "invalid", "passed"));
-        int[] total = new int[4];
+        report.append(String.format("%-13s %7s %7s %7s %7s %9s%n", "family", "tried", "valid", "invalid", "passed", "child s"));
+        long[] total = new long[5];
         perFamily.forEach((name, row) -> {
-            report.append(String.format("%-13s %7d %7d %7d %7d%n", name, row[0], row[1], row[2], row[3]));
-            for (int i = 0; i < 4; i++) total[i] += row[i];
+            report.append(String.format("%-13s %7d %7d %7d %7d %9.1f%n", name, row[0], row[1], row[2], row[3], row[4] / 1e6));
+            for (int i = 0; i < 5; i++) total[i] += row[i];
         });
-        report.append(String.format("%-13s %7d %7d %7d %7d   (seed %d, %.1f s)%n", "total", total[0], total[1], total[2],
-                total[3], seed, seconds));
+        report.append(String.format("%-13s %7d %7d %7d %7d %9.1f   (seed %d, %.1f s wall)%n", "total", total[0], total[1],
+                total[2], total[3], total[4] / 1e6, seed, seconds));
         StringBuilder counts = new StringBuilder();
         failures.forEach((k, v) -> counts.append(" ").append(k).append("=").append(v.size()));
         if (!failures.isEmpty()) report.append("failures:").append(counts).append('\n');
+        report.append(String.format("child JVMs: %d, %.1f s on average from start to the first configuration%n",
+                Child.started.sum(), Child.startupNanos.sum() / 1e9 / Math.max(1, Child.started.sum())));
+        report.append("slowest:");
+        ids.stream().filter(outcomes::containsKey).sorted((a, b) -> Long.compare(outcomes.get(b).micros, outcomes.get(a).micros))
+                .limit(8).forEach(id -> report.append(String.format(" #%d %s %.0f ms;", id,
+                        FuzzFamilies.ALL.get((int) (id % FuzzFamilies.ALL.size())).name(), outcomes.get(id).micros / 1e3)));
+        report.append('\n');
         StringBuilder all = new StringBuilder(report);
         for (String kind : FAILURES) {
             for (String line : failures.getOrDefault(kind, List.of())) all.append(line).append('\n');
@@ -136,7 +154,19 @@ class FuzzTest {
     static void runBatch(long seed, List<Long> ids, Map<Long, Outcome> outcomes) throws IOException, InterruptedException {
         int next = 0;
         while (next < ids.size()) {
-            List<Long> rest = ids.subList(next, ids.size());
+            List<Long> rest = new ArrayList<>();
+            for (long id : ids.subList(next, ids.size())) {
+                String cls = crashClass(FuzzFamilies.generate(seed, id));
+                if (KILLS.getOrDefault(cls, 0) >= KILLS_PER_CLASS) {
+                    outcomes.put(id, new Outcome("SKIPPED", "not run: " + cls + " already killed " + KILLS_PER_CLASS
+                            + " child JVMs (see the CRASH/HANG entries)"));
+                } else {
+                    rest.add(id);
+                }
+            }
+            if (rest.isEmpty()) {
+                return;
+            }
             Child child = Child.start(seed, rest);
             child.readAll(outcomes);
             int code = child.process.waitFor();
@@ -150,6 +180,7 @@ class FuzzTest {
                 detail = (child.hung ? "no progress for " + Child.HANG_SECONDS + " s, killed" : "child JVM died, exit code " + code)
                         + "; its last output: " + String.join(" | ", child.tail);
                 outcomes.put(culprit, new Outcome(child.hung ? "HANG" : "CRASH", detail));
+                KILLS.merge(crashClass(FuzzFamilies.generate(seed, culprit)), 1, Integer::sum);
             } else if (child.lastEnded >= 0) {
                 culprit = child.lastEnded;
                 if (!"POISONED".equals(outcomes.get(culprit).kind)) {
@@ -164,11 +195,29 @@ class FuzzTest {
         }
     }
 
+    /**
+     * After this many crashes or hangs of one class (family and mutated parameter) its remaining configurations
+     * are reported as SKIPPED, failures too, instead of run: a known crash must not cost minutes of restarts.
+     */
+    static final int KILLS_PER_CLASS = 3;
+
+    static final Map<String, Integer> KILLS = new ConcurrentHashMap<>();
+
+    static String crashClass(FuzzCase c) {
+        return c.family + (c.valid() ? " valid" : " " + c.mutated);
+    }
+
     /** One child JVM and what it has said so far. */
     static final class Child {
-        static final int HANG_SECONDS = 120;
+        /** Every configuration is small: one that runs this long without a word is hung. */
+        static final int HANG_SECONDS = 10;
+
+        static final java.util.concurrent.atomic.LongAdder started = new java.util.concurrent.atomic.LongAdder();
+        static final java.util.concurrent.atomic.LongAdder startupNanos = new java.util.concurrent.atomic.LongAdder();
 
         final Process process;
+        final long startNanos = System.nanoTime();
+        boolean firstSeen;
         final Deque<String> tail = new ArrayDeque<>();
         volatile long lastOutput = System.nanoTime();
         long running = -1;
@@ -186,7 +235,7 @@ class FuzzTest {
             List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "ulimit -v 6291456 && exec \"$@\"", "sh", java,
                     "--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector", "-Xss4m", "-Xmx512m",
                     "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:CompressedClassSpaceSize=128m",
-                    "-XX:ReservedCodeCacheSize=64m", "-XX:-CreateCoredumpOnCrash",
+                    "-XX:ReservedCodeCacheSize=64m", "-XX:-CreateCoredumpOnCrash", "-XX:ErrorLogTimeout=5",
                     "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + File.separator + "stride-fuzz-hs_err_%p.log"));
             String buildDir = System.getProperty("stride.dnnl.buildDir");
             if (buildDir != null) cmd.add("-Dstride.dnnl.buildDir=" + buildDir);
@@ -237,12 +286,19 @@ class FuzzTest {
                         }
                         continue;
                     }
-                    String[] f = line.substring(FuzzChild.PREFIX.length()).split(" ", 4);
+                    String[] f = line.substring(FuzzChild.PREFIX.length()).split(" ", 5);
                     switch (f[0]) {
-                        case "S" -> running = Long.parseLong(f[1]);
+                        case "S" -> {
+                            running = Long.parseLong(f[1]);
+                            if (!firstSeen) {
+                                firstSeen = true;
+                                started.increment();
+                                startupNanos.add(System.nanoTime() - startNanos);
+                            }
+                        }
                         case "E" -> {
                             long id = Long.parseLong(f[1]);
-                            outcomes.put(id, new Outcome(f[2], f.length > 3 ? f[3] : ""));
+                            outcomes.put(id, new Outcome(f[2], f.length > 4 ? f[4] : "", Long.parseLong(f[3])));
                             lastEnded = id;
                             running = -1;
                             tail.clear();

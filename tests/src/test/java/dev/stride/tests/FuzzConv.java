@@ -41,6 +41,7 @@ final class FuzzConv {
             f[i] = g.between(1, 3);
             s[i] = g.between(1, 2);
             d[i] = allowDilation ? g.between(1, 2) : 1;
+            if (allowDilation && f[i] == 1 && g.r.nextInt(10) == 0) d[i] = g.pick(new Integer[] {1000, Integer.MAX_VALUE});
             int maxPad = padBelowExtent ? f[i] - 1 : 2;
             pl[i] = g.between(0, maxPad);
             pr[i] = asym ? g.between(0, maxPad) : pl[i];
@@ -65,7 +66,7 @@ final class FuzzConv {
 
     static final String[] CONV_PARAMS = {
         "N|N|input dims|srcDims|src", "C|C|channels|input dims|srcDims|src", "spatial|H|W|D|H1|W1|D1|input dims|srcDims|src",
-        "filters|K|filters", "extent|F|extent", "stride|S|stride", "padding|P|padding", "dilation|dilation|D",
+        "filters|K|filters", "extent|F|extent", "stride|S|stride", "padding|P|PL|PR|padding", "dilation|dilation|D",
         "groups|G|groups", "output|S|stride|W2|H2|D2", "rank|rank|dims|1D|2D|3D|4D|5D|6D", "extentCount|extent|F",
         "src tensor|src", "weights tensor|weights", "bias tensor|bias", "dst tensor|dst", "stream|stream",
         "closed primitive|fzconv|closed"};
@@ -276,6 +277,7 @@ final class FuzzConv {
             if (src[src.length - 1] == 0) src[src.length - 1] = 3;
             g.how("rank " + src.length);
         }
+        if (g.is("diffDst tensor")) backward = true;
         PropKind mode = backward || g.coin() ? PropKind.TRAINING : PropKind.INFERENCE;
         if (g.is("mode")) {
             backward = true;
@@ -283,7 +285,6 @@ final class FuzzConv {
             mode = PropKind.INFERENCE;
             g.how("backward of an inference-mode forward");
         }
-        if (g.is("diffDst tensor") && !backward) backward = true;
         Fault srcFault = fault(g, "src tensor");
         Fault dstFault = fault(g, "dst tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED);
         Fault dyFault = fault(g, "diffDst tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED);

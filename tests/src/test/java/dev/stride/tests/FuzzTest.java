@@ -35,8 +35,8 @@ import org.junit.jupiter.api.Test;
  *
  * <p>System properties: {@code stride.fuzz.seed} (default 1; {@code random} draws one; printed either way),
  * {@code stride.fuzz.configs} (default 10000), {@code stride.fuzz.ids} (replay ids, e.g. {@code 17,40-45}),
- * {@code stride.fuzz.batch} (configurations per child, default 1250), {@code stride.fuzz.jobs} (children at
- * once, default 2). Each child runs oneDNN on one thread, under a 6 GiB address-space limit, so that a
+ * {@code stride.fuzz.families} (only these, e.g. {@code softmax,layouts}), {@code stride.fuzz.batch}
+ * (configurations per child, default 1250), {@code stride.fuzz.jobs} (children at once, default 2). Each child runs oneDNN on one thread, under a 6 GiB address-space limit, so that a
  * refused-too-late huge allocation fails there instead of swamping the machine.
  */
 class FuzzTest {

@@ -119,4 +119,66 @@ public final class Shapes {
         throw new IllegalArgumentException(where + ": expected " + want + " input (got " + dims.length + "D: "
                 + java.util.Arrays.toString(dims) + ")");
     }
+
+    /**
+     * The conventional names of an activation's dims: {@code N, C, [[D,] H,] W} for rank 3 to 5, {@code N, C}
+     * for rank 2, {@code d0, d1, ...} otherwise.
+     */
+    public static String[] activationDimNames(int rank) {
+        return switch (rank) {
+            case 2 -> new String[] {"N", "C"};
+            case 3 -> new String[] {"N", "C", "W"};
+            case 4 -> new String[] {"N", "C", "H", "W"};
+            case 5 -> new String[] {"N", "C", "D", "H", "W"};
+            default -> {
+                String[] n = new String[rank];
+                for (int i = 0; i < rank; i++) {
+                    n[i] = "d" + i;
+                }
+                yield n;
+            }
+        };
+    }
+
+    /**
+     * Checks the dims of argument {@code what} of {@code where} against {@link MemoryDesc}'s limits (each in
+     * {@code 1..MAX_DIM}, at most {@code MAX_ELEMENTS} in all) before any descriptor is made, and names the
+     * offending dimension: {@code conv1: src dimension C = 2147483648 is over oneDNN's limit of 2147483647
+     * (src dims [2, 2147483648, 7, 7])}. {@code names} holds one name per dim, or is null for activation names.
+     * {@code causes}, when the dims are derived (a weights or dst shape), says which settings produce them.
+     */
+    public static void requireDims(String where, String what, long[] dims, String[] names, String causes) {
+        if (dims == null) {
+            throw new IllegalArgumentException(where + ": no " + what + " dims given");
+        }
+        String[] n = names != null ? names : activationDimNames(dims.length);
+        String from = causes == null ? "" : "; it follows from " + causes;
+        for (int i = 0; i < dims.length; i++) {
+            String dim = i < n.length ? n[i] : "d" + i;
+            if (dims[i] <= 0) {
+                throw new IllegalArgumentException(where + ": " + what + " dimension " + dim + " = " + dims[i]
+                        + " must be positive (" + what + " dims " + java.util.Arrays.toString(dims) + ")" + from);
+            }
+            if (dims[i] > MemoryDesc.MAX_DIM) {
+                throw new IllegalArgumentException(where + ": " + what + " dimension " + dim + " = " + dims[i]
+                        + " is over oneDNN's limit of " + MemoryDesc.MAX_DIM + " (MemoryDesc.MAX_DIM; " + what
+                        + " dims " + java.util.Arrays.toString(dims) + ")" + from);
+            }
+        }
+        long count = 1;
+        for (long d : dims) {
+            count = count > MemoryDesc.MAX_ELEMENTS ? count : count * d; // each factor <= 2^31: no overflow
+        }
+        if (count > MemoryDesc.MAX_ELEMENTS) {
+            throw new IllegalArgumentException(where + ": " + what + " " + java.util.Arrays.toString(dims) + " ("
+                    + String.join(" x ", java.util.Arrays.copyOf(n, Math.min(n.length, dims.length)))
+                    + ") holds more than " + MemoryDesc.MAX_ELEMENTS
+                    + " elements, the most one tensor may hold (MemoryDesc.MAX_ELEMENTS)" + from);
+        }
+    }
+
+    /** {@link #requireDims(String, String, long[], String[], String)} for an activation given by the user. */
+    public static void requireDims(String where, String what, long[] dims) {
+        requireDims(where, what, dims, null, null);
+    }
 }

@@ -100,9 +100,13 @@ public final class Idx {
             long headerBytes = 4 + 4L * rank;
             if (in == raw) {
                 long have = Files.size(file) - headerBytes;
-                if (have != total) {
-                    throw new IOException(file + ": " + (have < total ? "truncated: " : "") + "header dims "
-                            + Arrays.toString(dims) + " promise " + total + " bytes of data, the file has " + have);
+                if (have < total) {
+                    throw new IOException(file + ": truncated: header dims " + Arrays.toString(dims) + " promise "
+                            + total + " bytes of data, the file has " + have);
+                }
+                if (have > total) {
+                    throw new IOException(file + ": header dims " + Arrays.toString(dims) + " promise " + total
+                            + " bytes of data but the file holds more (" + have + ")");
                 }
             }
             int items = limit < 0 ? dims[0] : Math.min(limit, dims[0]);

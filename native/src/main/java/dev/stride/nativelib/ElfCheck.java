@@ -65,18 +65,18 @@ final class ElfCheck {
                         + " bytes, expected entries of " + PHDR_SIZE + ")");
             }
             within("the program header table", phoff, (long) phnum * PHDR_SIZE, size);
-            if (shoff != 0 || shnum != 0) {
-                if (shentsize != SHDR_SIZE) {
-                    throw new IOException("bad section header entry size " + shentsize + ", expected " + SHDR_SIZE);
-                }
-                within("the section header table", shoff, (long) shnum * SHDR_SIZE, size);
-            }
             ByteBuffer ph = read(ch, phoff, phnum * PHDR_SIZE);
             for (int i = 0; i < phnum; i++) {
                 int at = i * PHDR_SIZE;
                 if (ph.getInt(at) == PT_LOAD) {
                     within("PT_LOAD segment " + i, ph.getLong(at + 8), ph.getLong(at + 32), size);
                 }
+            }
+            if (shoff != 0 || shnum != 0) {
+                if (shentsize != SHDR_SIZE) {
+                    throw new IOException("bad section header entry size " + shentsize + ", expected " + SHDR_SIZE);
+                }
+                within("the section header table", shoff, (long) shnum * SHDR_SIZE, size);
             }
         }
     }

@@ -78,7 +78,7 @@ public final class Dnnl {
      * library (an older oneDNN given as an override, a build without OpenMP) then fails here, naming its path,
      * the version found and the missing functions, instead of at whichever call first needs one.
      */
-    private static DnnlLibrary.Loaded loadVerified() {
+    static DnnlLibrary.Loaded loadVerified() {
         DnnlLibrary.Loaded lib = DnnlLibrary.load();
         if (!verified) {
             synchronized (Dnnl.class) {

@@ -121,7 +121,7 @@ public final class Dnnl {
             sb.append("; it lacks ").append(missing.size()).append(" of the ").append(symbols.size())
                     .append(" functions they call: ")
                     .append(String.join(", ", missing.subList(0, Math.min(missing.size(), 20))))
-                    .append(missing.size() > 20 ? ", ..." : "");
+                    .append(missing.size() > 20 ? " and " + (missing.size() - 20) + " more" : "");
         }
         throw new DnnlLoadException(sb.append(". Fix or unset ").append(DnnlLibrary.PATH_PROPERTY).append(" / ")
                 .append(DnnlLibrary.PATH_ENV).toString());

@@ -2,8 +2,14 @@ package dev.stride.core;
 
 import dev.stride.bindings.dnnl.dnnl_h;
 import dev.stride.bindings.dnnl.dnnl_version_t;
+import dev.stride.bindings.omp.omp_h;
 import dev.stride.nativelib.DnnlLibrary;
+import dev.stride.nativelib.DnnlLoadException;
 import java.lang.foreign.MemorySegment;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +53,7 @@ public final class Dnnl {
             if (initialised) {
                 return;
             }
-            DnnlLibrary.load();
+            loadVerified();
             String isa = System.getProperty("stride.maxIsa");
             if (isa != null && !isa.isBlank()) {
                 setMaxCpuIsa(CpuIsa.parse(isa));
@@ -69,6 +75,77 @@ public final class Dnnl {
         }
     }
 
+    /**
+     * Loads oneDNN (once) and, the first time, checks that it is what the generated bindings were made for:
+     * oneDNN {@value #REQUIRED_MAJOR}.x, exporting every function {@link dnnl_h} and {@link omp_h} bind. A wrong
+     * library (an older oneDNN given as an override, a build without OpenMP) then fails here, naming its path,
+     * the version found and the missing functions, instead of at whichever call first needs one.
+     */
+    static DnnlLibrary.Loaded loadVerified() {
+        DnnlLibrary.Loaded lib = DnnlLibrary.load();
+        if (!verified) {
+            synchronized (Dnnl.class) {
+                if (!verified) {
+                    verify(lib);
+                    verified = true;
+                }
+            }
+        }
+        return lib;
+    }
+
+    private static final int REQUIRED_MAJOR = 3;
+    private static volatile boolean verified;
+
+    private static void verify(DnnlLibrary.Loaded lib) {
+        List<String> symbols = new ArrayList<>(boundFunctions(dnnl_h.class));
+        symbols.addAll(boundFunctions(omp_h.class));
+        List<String> missing = lib.missingSymbols(symbols);
+        String version = null;
+        boolean versionOk = false;
+        if (!missing.contains("dnnl_version")) {
+            MemorySegment v = dnnl_h.dnnl_version();
+            if (!v.equals(MemorySegment.NULL)) {
+                v = v.reinterpret(dnnl_version_t.sizeof());
+                version = dnnl_version_t.major(v) + "." + dnnl_version_t.minor(v) + "." + dnnl_version_t.patch(v);
+                versionOk = dnnl_version_t.major(v) == REQUIRED_MAJOR;
+            }
+        }
+        if (versionOk && missing.isEmpty()) {
+            return;
+        }
+        StringBuilder sb = new StringBuilder("Cannot use oneDNN from ").append(lib.path()).append(" (")
+                .append(lib.source().name().toLowerCase(Locale.ROOT)).append("): ");
+        sb.append(version == null ? "it reports no version (dnnl_version " + (missing.contains("dnnl_version")
+                ? "is missing" : "returned NULL") + ")" : "it is oneDNN " + version);
+        sb.append("; Stride's bindings were generated for oneDNN ").append(DnnlLibrary.shippedVersion())
+                .append(" and need ").append(REQUIRED_MAJOR).append(".x");
+        if (!missing.isEmpty()) {
+            sb.append("; it lacks ").append(missing.size()).append(" of the ").append(symbols.size())
+                    .append(" functions they call: ")
+                    .append(String.join(", ", missing.subList(0, Math.min(missing.size(), 20))))
+                    .append(missing.size() > 20 ? " and " + (missing.size() - 20) + " more" : "");
+        }
+        throw new DnnlLoadException(sb.append(". Fix or unset ").append(DnnlLibrary.PATH_PROPERTY).append(" / ")
+                .append(DnnlLibrary.PATH_ENV).toString());
+    }
+
+    /**
+     * The C functions a generated bindings class calls: the generator gives each one a static
+     * {@code name$address()} accessor, so the list comes from the generated code, not from a hand-kept copy.
+     */
+    private static List<String> boundFunctions(Class<?> bindings) {
+        List<String> names = new ArrayList<>();
+        for (Method m : bindings.getDeclaredMethods()) {
+            if (m.getName().endsWith("$address") && m.getParameterCount() == 0 && Modifier.isStatic(m.getModifiers())
+                    && m.getReturnType() == MemorySegment.class) {
+                names.add(m.getName().substring(0, m.getName().length() - "$address".length()));
+            }
+        }
+        names.sort(null);
+        return names;
+    }
+
     /** Throws {@link DnnlException} unless {@code status} is {@code dnnl_success}. */
     public static void check(int status, String operation) {
         if (status != 0) {
@@ -84,7 +161,7 @@ public final class Dnnl {
 
     /** Version, runtime, ISA, threads and library location. */
     public static Info info() {
-        DnnlLibrary.Loaded lib = DnnlLibrary.load();
+        DnnlLibrary.Loaded lib = loadVerified();
         MemorySegment v = dnnl_h.dnnl_version().reinterpret(dnnl_version_t.sizeof());
         String version = dnnl_version_t.major(v) + "." + dnnl_version_t.minor(v) + "." + dnnl_version_t.patch(v);
         MemorySegment hash = dnnl_version_t.hash(v);
@@ -108,7 +185,7 @@ public final class Dnnl {
 
     /** The ISA oneDNN's JIT actually uses on this CPU (after any {@link #setMaxCpuIsa} limit). */
     public static CpuIsa effectiveIsa() {
-        DnnlLibrary.load();
+        loadVerified();
         return CpuIsa.fromValue(dnnl_h.dnnl_get_effective_cpu_isa());
     }
 
@@ -117,7 +194,7 @@ public final class Dnnl {
      * rule); afterwards oneDNN refuses and this throws.
      */
     public static void setMaxCpuIsa(CpuIsa isa) {
-        DnnlLibrary.load();
+        loadVerified();
         check(dnnl_h.dnnl_set_max_cpu_isa(isa.value()), "set max CPU ISA to " + isa.label()
                 + " (must happen before the first primitive is created)");
     }
@@ -131,13 +208,13 @@ public final class Dnnl {
             default -> throw new IllegalArgumentException("verbose level must be none, profile, all or 0..2, got '"
                     + level + "'");
         };
-        DnnlLibrary.load();
+        loadVerified();
         check(dnnl_h.dnnl_set_verbose(l), "set verbose level " + l);
     }
 
     /** Number of threads oneDNN's OpenMP runtime uses for the next primitives executed from this thread. */
     public static int threads() {
-        DnnlLibrary.load();
+        loadVerified();
         return Omp.maxThreads();
     }
 
@@ -146,7 +223,7 @@ public final class Dnnl {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
-        DnnlLibrary.load();
+        loadVerified();
         Omp.setThreads(threads);
     }
 }

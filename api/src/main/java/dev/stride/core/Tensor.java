@@ -210,7 +210,11 @@ public final class Tensor extends NativeResource {
         ensureOpen();
         requireF32();
         if (desc.isPlain()) {
-            return data.toArray(ValueLayout.JAVA_FLOAT);
+            try {
+                return data.toArray(ValueLayout.JAVA_FLOAT);
+            } catch (InternalError e) {
+                throw faulted("reading", e);
+            }
         }
         try (Scope tmp = Scope.open("toFloatArray"); Stream s = Stream.create(tmp)) {
             Tensor plain = reorder(tmp, desc.plainLike(tmp), s);
@@ -227,7 +231,11 @@ public final class Tensor extends NativeResource {
                     + desc.elements() + " elements, got " + values.length + " values");
         }
         if (desc.isPlain()) {
-            MemorySegment.copy(values, 0, data, ValueLayout.JAVA_FLOAT, 0, values.length);
+            try {
+                MemorySegment.copy(values, 0, data, ValueLayout.JAVA_FLOAT, 0, values.length);
+            } catch (InternalError e) {
+                throw faulted("writing", e);
+            }
             return;
         }
         try (Scope tmp = Scope.open("copyFrom"); Stream s = Stream.create(tmp)) {
@@ -271,6 +279,19 @@ public final class Tensor extends NativeResource {
             r.execute(stream, this, dst);
             stream.await();
         }
+    }
+
+    /**
+     * The JVM turns a fault in a Java access to memory (SIGBUS on a mapped file that shrank on disk) into an
+     * InternalError; for wrapped memory that is the owner's file, not a JVM bug, so say so.
+     */
+    private RuntimeException faulted(String access, InternalError e) {
+        if (arena != null) {
+            throw e;
+        }
+        return new IllegalStateException(access + " " + describe() + " faulted (" + e.getMessage() + "): it wraps "
+                + "memory it does not own, which has gone, e.g. a memory-mapped file truncated on disk after it was "
+                + "mapped", e);
     }
 
     private void requireF32() {

@@ -40,10 +40,18 @@ public final class Idx {
 
     /**
      * Reads at most {@code limit} items (all when {@code limit < 0}) and checks the header against
-     * {@code expectedRank}. A missing, truncated or malformed file is an {@link IOException} saying what was
-     * expected.
+     * {@code expectedRank}: every dimension positive, their product (the data length) at most
+     * {@link Integer#MAX_VALUE} bytes, and exactly that many bytes of data (for a gzip'ed file, after
+     * decompression). A missing, truncated or malformed file is an {@link IOException} naming the file and saying
+     * what was expected; nothing is allocated on the header's word before the file is seen to hold that much.
+     *
+     * @throws IllegalArgumentException when {@code expectedRank} is not 1..255
      */
     public static Array read(Path file, int expectedRank, int limit) throws IOException {
+        if (expectedRank < 1 || expectedRank > 255) {
+            throw new IllegalArgumentException("expectedRank must be 1..255 (an IDX file's rank byte), got "
+                    + expectedRank);
+        }
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "IDX file not found (for Fashion-MNIST install the "
                     + "dataset-fashion-mnist package or pass --data DIR)");
@@ -71,34 +79,51 @@ public final class Idx {
                 throw new IOException(file + ": IDX rank " + rank + ", expected " + expectedRank);
             }
             int[] dims = new int[rank];
-            long total = 1;
             for (int i = 0; i < rank; i++) {
                 try {
                     dims[i] = data.readInt();
                 } catch (EOFException e) {
                     throw new IOException(file + ": truncated IDX header (" + rank + " dimensions promised)");
                 }
+            }
+            long total = 1;
+            for (int i = 0; i < rank; i++) {
                 if (dims[i] <= 0) {
-                    throw new IOException(file + ": dimension " + i + " is " + dims[i]);
+                    throw new IOException(file + ": IDX dimension " + i + " is " + dims[i] + " (header dims "
+                            + Arrays.toString(dims) + "); every dimension must be positive");
                 }
+                // Each factor is < 2^31 and the running product stays <= 2^31 below, so this cannot overflow.
                 total *= dims[i];
+                if (total > Integer.MAX_VALUE) {
+                    throw new IOException(file + ": IDX header dims " + Arrays.toString(dims) + " promise more than "
+                            + Integer.MAX_VALUE + " bytes of data: corrupted, or too large to read into memory");
+                }
+            }
+            long headerBytes = 4 + 4L * rank;
+            if (in == raw) {
+                long have = Files.size(file) - headerBytes;
+                if (have < total) {
+                    throw new IOException(file + ": truncated: header dims " + Arrays.toString(dims) + " promise "
+                            + total + " bytes of data, the file has " + have);
+                }
+                if (have > total) {
+                    throw new IOException(file + ": header dims " + Arrays.toString(dims) + " promise " + total
+                            + " bytes of data but the file holds more (" + have + ")");
+                }
             }
             int items = limit < 0 ? dims[0] : Math.min(limit, dims[0]);
-            long want = total / dims[0] * items;
-            if (want > Integer.MAX_VALUE) {
-                throw new IOException(file + ": " + want + " bytes is too large to read at once");
+            int want = (int) (total / dims[0] * items);
+            // readNBytes grows its buffer as bytes arrive: a lying gzip'ed header cannot make it allocate 2 GB.
+            byte[] bytes = data.readNBytes(want);
+            if (bytes.length < want) {
+                throw new IOException(file + ": truncated: header dims " + Arrays.toString(dims) + " promise "
+                        + total + " bytes of data, the " + (in == raw ? "file" : "decompressed stream") + " has "
+                        + bytes.length + (items < dims[0] ? " before item " + items : ""));
             }
-            byte[] bytes = new byte[(int) want];
-            try {
-                data.readFully(bytes);
-                if (items == dims[0] && data.read() >= 0) {
-                    // Reading to the end also makes GZIPInputStream check the gzip trailer's CRC and length.
-                    throw new IOException(file + ": " + Arrays.toString(dims) + " promises " + total
-                            + " bytes of data but the file holds more");
-                }
-            } catch (EOFException e) {
-                throw new IOException(file + ": truncated: header " + Arrays.toString(dims) + " promises "
-                        + total + " bytes of data");
+            if (items == dims[0] && data.read() >= 0) {
+                // Reading to the end also makes GZIPInputStream check the gzip trailer's CRC and length.
+                throw new IOException(file + ": header dims " + Arrays.toString(dims) + " promise " + total
+                        + " bytes of data but the file holds more");
             }
             dims[0] = items;
             return new Array(dims, bytes);

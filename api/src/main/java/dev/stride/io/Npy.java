@@ -55,10 +55,15 @@ public final class Npy {
 
     /** A decoded array header: dtype ({@code <f4}, ...), shape, and where the data starts. */
     public record Header(String dtype, long[] shape, int dataOffset) {
+        /**
+         * The number of values: the product of the shape (1 for a scalar).
+         *
+         * @throws ArithmeticException when the product overflows a long ({@link #header} refuses such shapes)
+         */
         public long count() {
             long n = 1;
             for (long d : shape) {
-                n *= d;
+                n = Math.multiplyExact(n, d);
             }
             return n;
         }
@@ -70,37 +75,60 @@ public final class Npy {
     /** An array read as 64-bit integers. */
     public record Longs(long[] shape, long[] data) {}
 
-    /** Parses the header of an {@code .npy} file held in {@code bytes}. */
+    /**
+     * Parses the header of an {@code .npy} file held in {@code bytes} and checks it against the file: every
+     * dimension {@code >= 0}, the value and byte counts within a long, and exactly that many data bytes after
+     * the header (no fewer: truncated; no more: a shape that understates the data).
+     *
+     * @throws IOException naming {@code name}, the field and the values, for any of the above
+     */
     public static Header header(byte[] bytes, String name) throws IOException {
         return header(MemorySegment.ofArray(bytes), name);
     }
 
-    /**
-     * Parses the header of the {@code .npy} file whose bytes are {@code file} (e.g. a mapping), and checks that
-     * the data it promises is all there.
-     */
+    /** {@link #header(byte[], String)} of the {@code .npy} file whose bytes are {@code file} (e.g. a mapping). */
     static Header header(MemorySegment file, String name) throws IOException {
-        long size = file.byteSize();
-        if (size < 10 || !Arrays.equals(file.asSlice(0, 6).toArray(ValueLayout.JAVA_BYTE), MAGIC)) {
+        return header(file, file.byteSize(), name);
+    }
+
+    /**
+     * Where the data of the {@code .npy} file starting with {@code bytes} would begin: after the magic, version,
+     * header length and the header it promises (not checked against anything yet).
+     */
+    private static long headerEnd(MemorySegment bytes, String name) throws IOException {
+        long size = bytes.byteSize();
+        if (size < 10 || !Arrays.equals(bytes.asSlice(0, 6).toArray(ValueLayout.JAVA_BYTE), MAGIC)) {
             throw new IOException(name + ": not a .npy file (no \\x93NUMPY magic)");
         }
-        int major = file.get(ValueLayout.JAVA_BYTE, 6);
-        long headerLen;
-        int start;
+        int major = bytes.get(ValueLayout.JAVA_BYTE, 6);
         if (major == 1) {
-            headerLen = Short.toUnsignedInt(file.get(LE_SHORT, 8));
-            start = 10;
+            return 10 + Short.toUnsignedInt(bytes.get(LE_SHORT, 8));
         } else if ((major == 2 || major == 3) && size >= 12) {
-            headerLen = Integer.toUnsignedLong(file.get(LE_INT, 8));
-            start = 12;
-        } else {
-            throw new IOException(name + ": unsupported .npy version " + major);
+            return 12 + Integer.toUnsignedLong(bytes.get(LE_INT, 8));
         }
-        if (start + headerLen > size) {
-            throw new IOException(name + ": truncated header (" + headerLen + " bytes promised, " + (size - start)
-                    + " in the file)");
+        throw new IOException(name + ": unsupported .npy version " + major + (major == 2 || major == 3
+                ? " (or a file too short for its 4-byte header length)" : ""));
+    }
+
+    /**
+     * Parses the header in {@code bytes} (the file's first bytes: its whole header, or all of it when shorter)
+     * and checks the data length it promises against {@code fileSize}, the whole file's length.
+     */
+    private static Header header(MemorySegment bytes, long fileSize, String name) throws IOException {
+        long size = bytes.byteSize();
+        long end = headerEnd(bytes, name);
+        int major = bytes.get(ValueLayout.JAVA_BYTE, 6);
+        int start = major == 1 ? 10 : 12;
+        long headerLen = end - start;
+        if (end > size) {
+            throw new IOException(name + ": truncated header (header length field says " + headerLen + " bytes, "
+                    + (fileSize - start) + " follow it in the file)");
         }
-        String h = new String(file.asSlice(start, headerLen).toArray(ValueLayout.JAVA_BYTE),
+        if (end > Integer.MAX_VALUE) {
+            throw new IOException(name + ": header length field says " + headerLen + " bytes, more than the 2 GB "
+                    + "a .npy header may take here: a corrupted header");
+        }
+        String h = new String(bytes.asSlice(start, headerLen).toArray(ValueLayout.JAVA_BYTE),
                 major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
         Matcher d = DESCR.matcher(h);
         Matcher f = FORTRAN.matcher(h);
@@ -118,11 +146,30 @@ public final class Npy {
         } catch (NumberFormatException e) {
             throw new IOException(name + ": malformed shape in .npy header: (" + s.group(1) + ")");
         }
-        Header header = new Header(d.group(1), shape, Math.toIntExact(start + headerLen));
-        long need = header.count() * itemSize(header.dtype(), name);
-        if (header.dataOffset() + need > size) {
+        int item = itemSize(d.group(1), name);
+        long need = item;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] < 0) {
+                throw new IOException(name + ": shape " + Arrays.toString(shape) + " has a negative dimension "
+                        + shape[i] + " at index " + i);
+            }
+            try {
+                need = Math.multiplyExact(need, shape[i]);
+            } catch (ArithmeticException e) {
+                throw new IOException(name + ": shape " + Arrays.toString(shape) + " of " + d.group(1) + " overflows "
+                        + "a 64-bit byte count: a corrupted header");
+            }
+        }
+        Header header = new Header(d.group(1), shape, Math.toIntExact(end));
+        long have = fileSize - end;
+        if (need > have) {
             throw new IOException(name + ": truncated: shape " + Arrays.toString(shape) + " " + header.dtype()
-                    + " needs " + need + " data bytes, file has " + (size - header.dataOffset()));
+                    + " needs " + need + " data bytes, file has " + have);
+        }
+        if (need < have) {
+            throw new IOException(name + ": shape " + Arrays.toString(shape) + " " + header.dtype() + " needs " + need
+                    + " data bytes but the file has " + have + " after the header: " + (have - need)
+                    + " bytes of trailing data (a header that understates its shape, or several arrays in one file)");
         }
         return header;
     }
@@ -140,9 +187,24 @@ public final class Npy {
         };
     }
 
-    /** Reads any supported numeric array as floats. */
+    /**
+     * Reads any supported numeric array as floats (a copy: the file may change afterwards).
+     *
+     * @throws IOException naming the file, for any problem {@link #header(byte[], String)} finds, or a file too
+     *     large for a Java array (use {@link #map} or {@link #load})
+     */
     public static Floats readFloats(Path file) throws IOException {
-        return readFloats(Files.readAllBytes(file), file.toString());
+        return readFloats(readAll(file), file.toString());
+    }
+
+    /** The whole file, refusing one that cannot fit a Java array before trying to allocate it. */
+    private static byte[] readAll(Path file) throws IOException {
+        long size = Files.size(file);
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new IOException(file + ": " + size + " bytes is more than a Java array holds; map it with Npy.map "
+                    + "or copy it into a tensor with Npy.load");
+        }
+        return Files.readAllBytes(file);
     }
 
     private static Floats readFloats(byte[] bytes, String name) throws IOException {
@@ -164,7 +226,7 @@ public final class Npy {
 
     /** Reads an integer array ({@code <i4}, {@code <i8}, {@code |u1}, {@code |i1}) as longs. */
     public static Longs readLongs(Path file) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
+        byte[] bytes = readAll(file);
         Header h = header(bytes, file.toString());
         ByteBuffer bb = ByteBuffer.wrap(bytes, h.dataOffset(), bytes.length - h.dataOffset()).order(ByteOrder.LITTLE_ENDIAN);
         long[] out = new long[Math.toIntExact(h.count())];
@@ -346,6 +408,67 @@ public final class Npy {
         });
     }
 
+    // ---------------------------------------------------------------------------------------------- loading
+
+    /**
+     * Reads a {@code .npy} file into a new plain f32 tensor that owns its memory, converting other dtypes as
+     * {@link #readFloats} does. The copying twin of {@link #map}: the file may change or be truncated
+     * afterwards without affecting the tensor. A scalar becomes a 1-element tensor. {@code <f4} data is read
+     * straight into the tensor, so its size is not limited to a Java array's.
+     *
+     * @return the tensor, owned by {@code scope} and named by the file's path
+     * @throws IOException naming the file, for anything {@link #header(byte[], String)} refuses, an empty shape
+     *     (a tensor needs every dimension positive), or a file that shrinks while it is read
+     */
+    public static Tensor load(Scope scope, Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            MemorySegment first = MemorySegment.ofArray(readAt(ch, 0, (int) Math.min(size, 12), file));
+            long end = headerEnd(first, file.toString());
+            Header h = header(MemorySegment.ofArray(readAt(ch, 0, (int) Math.min(size, Math.min(end,
+                    Integer.MAX_VALUE - 8L)), file)), size, file.toString());
+            if (h.count() == 0) {
+                throw new IOException(file + ": shape " + Arrays.toString(h.shape()) + " is empty; a tensor needs "
+                        + "every dimension positive");
+            }
+            long[] dims = h.shape().length == 0 ? new long[] {1} : h.shape();
+            if (!h.dtype().equals("<f4")) {
+                ch.close();
+                return Tensor.of(scope, file.toString(), readFloats(file).data(), dims);
+            }
+            Tensor t = Tensor.zeros(scope, file.toString(), dims);
+            try {
+                MemorySegment dst = t.segment();
+                for (long off = 0; off < dst.byteSize(); ) {
+                    ByteBuffer chunk = dst.asSlice(off, Math.min(CHUNK, dst.byteSize() - off)).asByteBuffer();
+                    while (chunk.hasRemaining()) {
+                        if (ch.read(chunk, h.dataOffset() + off + chunk.position()) < 0) {
+                            throw new IOException(file + ": the file shrank while it was read (" + size
+                                    + " bytes when opened)");
+                        }
+                    }
+                    off += chunk.capacity();
+                }
+            } catch (IOException | RuntimeException e) {
+                t.close();
+                throw e;
+            }
+            return t;
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(file.toString(), null, ".npy file not found");
+        }
+    }
+
+    private static byte[] readAt(FileChannel ch, long offset, int length, Path file) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(length);
+        while (b.hasRemaining()) {
+            if (ch.read(b, offset + b.position()) < 0) {
+                throw new IOException(file + ": the file shrank while its header was read");
+            }
+        }
+        return b.array();
+    }
+
     // ---------------------------------------------------------------------------------------------- mapping
 
     /** {@link #map(Scope, Path, FileChannel.MapMode)} copy-on-write ({@link FileChannel.MapMode#PRIVATE}). */
@@ -363,6 +486,14 @@ public final class Npy {
      * {@code READ_ONLY} is refused: a primitive writing into such a tensor would crash the JVM instead of
      * throwing. numpy and {@link #write} start the data at a multiple of 64 bytes, so the tensor is cache-line
      * aligned; any multiple of 4 is accepted. A scalar (shape {@code ()}) maps as a 1-element tensor.
+     *
+     * <p><b>The file must not shrink while it is mapped.</b> The tensor's bytes are the file's pages, read on
+     * demand: if the file is truncated on disk (by another process, a re-download, a full disk) the pages past
+     * the new end no longer exist. A Java read of them through Stride ({@link Tensor#toFloatArray}, and
+     * {@link Mapped#tensor} re-checks the file's length) throws an exception naming the file, but a read by
+     * native code, a oneDNN primitive given the tensor, gets SIGBUS and the JVM dies. Replacing the file by a
+     * rename (as {@link #write} does) is safe: the mapping keeps the old file. Use {@link #load} instead when
+     * the file may be truncated while in use: it copies the data into a tensor that owns its memory.
      *
      * @return the mapping, owned by {@code scope}; closing it closes the tensor and unmaps the file
      * @throws IOException naming the file when it is missing, not writable, not {@code <f4}, Fortran order,
@@ -430,7 +561,8 @@ public final class Npy {
             this.inner = Scope.open("npy-map");
             try (Scope tmp = Scope.open("npy-map-desc")) {
                 MemorySegment data = region.asSlice(header.dataOffset(), header.count() * 4);
-                this.tensor = Tensor.wrap(inner, file.getFileName().toString(), MemoryDesc.plain(tmp, dims), data);
+                // Named by the full path, so an error about the tensor names the file.
+                this.tensor = Tensor.wrap(inner, file.toString(), MemoryDesc.plain(tmp, dims), data);
             } catch (RuntimeException e) {
                 inner.close();
                 throw e;
@@ -438,10 +570,37 @@ public final class Npy {
             register();
         }
 
-        /** The tensor over the mapped data (plain f32, the file's shape); valid while this mapping is open. */
+        /**
+         * The tensor over the mapped data (plain f32, the file's shape, named by the file's path); valid while
+         * this mapping is open. Checks first that the file still has its mapped length (see {@link Npy#map}).
+         *
+         * @throws IllegalStateException when the mapping is closed, or the file shrank on disk since it was mapped
+         */
         public Tensor tensor() {
             ensureOpen();
+            checkIntact();
             return tensor;
+        }
+
+        /**
+         * Throws unless the file on disk is still at least as long as when it was mapped. A tensor over a file
+         * that shrank must not reach native code, where reading the missing pages kills the JVM.
+         *
+         * @throws IllegalStateException naming the file and both lengths
+         */
+        public void checkIntact() {
+            long now;
+            try {
+                now = Files.size(file);
+            } catch (IOException e) {
+                throw new IllegalStateException("mapped .npy " + file + " can no longer be checked (" + e
+                        + "); if it was truncated, reading the mapping would crash", e);
+            }
+            if (now < region.byteSize()) {
+                throw new IllegalStateException("mapped .npy " + file + " shrank on disk from " + region.byteSize()
+                        + " to " + now + " bytes while mapped; its missing pages cannot be read (native code reading "
+                        + "them would crash the JVM). Map it again, or copy it with Npy.load");
+            }
         }
 
         public long[] shape() {

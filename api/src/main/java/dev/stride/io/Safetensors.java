@@ -100,9 +100,27 @@ public final class Safetensors {
             return n;
         }
 
-        /** The values as floats, converted from the stored type (see {@link #copyTo}). */
+        /** True when {@link #copyTo} can convert this dtype to f32 (all but {@code U64} and the 8-bit floats). */
+        public boolean convertsToF32() {
+            return switch (dtype) {
+                case "F32", "F64", "F16", "BF16", "I64", "I32", "U32", "I16", "U16", "I8", "U8", "BOOL" -> true;
+                default -> false;
+            };
+        }
+
+        /**
+         * The values as floats, converted from the stored type (see {@link #copyTo}).
+         *
+         * @throws IllegalStateException when the tensor has more elements than a Java array holds (copy it into
+         *     a tensor instead), or as {@link #copyTo}
+         */
         public float[] toFloatArray() {
-            float[] out = new float[Math.toIntExact(elements())];
+            long n = elements();
+            if (n > Integer.MAX_VALUE - 8) {
+                throw new IllegalStateException("tensor '" + name + "' " + Arrays.toString(shape) + " has " + n
+                        + " elements, more than a Java array holds; copy it into a Tensor instead");
+            }
+            float[] out = new float[(int) n];
             copyTo(MemorySegment.ofArray(out));
             return out;
         }
@@ -114,8 +132,21 @@ public final class Safetensors {
          *
          * @throws IllegalArgumentException for {@code U64} and the 8-bit float types, or a {@code dst} of the
          *     wrong size
+         * @throws IllegalStateException when the bytes cannot be read because the file was truncated on disk
+         *     while {@linkplain #open mapped}
          */
         public void copyTo(MemorySegment dst) {
+            try {
+                convertTo(dst);
+            } catch (InternalError e) {
+                // The JVM's report of SIGBUS in a Java read of a mapping whose file shrank.
+                throw new IllegalStateException("tensor '" + name + "': reading its bytes faulted (" + e.getMessage()
+                        + "): the safetensors file was truncated on disk while mapped; open it with Safetensors.load "
+                        + "to work on a copy", e);
+            }
+        }
+
+        private void convertTo(MemorySegment dst) {
             long n = elements();
             if (dst.byteSize() != n * 4) {
                 throw new IllegalArgumentException("tensor '" + name + "' " + Arrays.toString(shape) + " has " + n
@@ -179,16 +210,35 @@ public final class Safetensors {
     }
 
     /**
+     * Like {@link #open(Scope, Path)}, but reads the whole file into memory the reader owns instead of mapping
+     * it: the file may then be changed or truncated on disk while the reader is in use, which a mapping does not
+     * survive (see {@link #open(Scope, Path, boolean)}). Costs the file's size in memory until the reader closes.
+     */
+    public static Reader load(Scope scope, Path file) throws IOException {
+        return open(scope, file, true, true);
+    }
+
+    /**
      * Memory-maps {@code file} (read-only) and validates it: the header length lies inside the file, the
      * header is well-formed JSON of the expected shape, every dtype is known, each tensor's byte range equals
      * {@code product(shape) * dtype size}, and the ranges tile the data section exactly (contiguous, no overlap,
      * no gap, nothing past the end or left over). With {@code verifyChecksum}, a {@value #CHECKSUM_KEY} in the
      * metadata is then checked against the contents (this reads the whole file once).
      *
+     * <p><b>The file must not shrink while the reader is open:</b> entries are the file's pages, read on
+     * demand, and the pages past a new end of the file are gone. Reading such an entry through
+     * {@link Entry#copyTo} (and everything built on it) throws {@link IllegalStateException}; native code reading
+     * them would kill the JVM. Replacing the file by a rename (as {@link #write} does) is safe. Use
+     * {@link #load} when the file may be truncated while in use.
+     *
      * @return a reader owned by {@code scope}; closing it unmaps the file
      * @throws IOException naming the file and the problem, for any of the above
      */
     public static Reader open(Scope scope, Path file, boolean verifyChecksum) throws IOException {
+        return open(scope, file, verifyChecksum, false);
+    }
+
+    private static Reader open(Scope scope, Path file, boolean verifyChecksum, boolean copy) throws IOException {
         Arena arena = Arena.ofShared();
         Parsed parsed;
         Reader reader;
@@ -200,7 +250,7 @@ public final class Safetensors {
                     throw new IOException(file + ": not a safetensors file: " + size
                             + " bytes, too short for the 8-byte header length");
                 }
-                map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+                map = copy ? readFully(ch, size, arena, file) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             } catch (NoSuchFileException e) {
                 throw new NoSuchFileException(file.toString(), null, "safetensors file not found");
             }
@@ -217,9 +267,28 @@ public final class Safetensors {
             } catch (IOException | RuntimeException e) {
                 reader.close();
                 throw e;
+            } catch (InternalError e) {
+                reader.close();
+                throw new IOException(file + ": reading the mapped file faulted (" + e.getMessage() + "): it was "
+                        + "truncated on disk while being checked", e);
             }
         }
         return reader;
+    }
+
+    /** The whole file, copied into {@code arena}'s memory. */
+    private static MemorySegment readFully(FileChannel ch, long size, Arena arena, Path file) throws IOException {
+        MemorySegment dst = arena.allocate(size, 64);
+        for (long off = 0; off < size; ) {
+            ByteBuffer chunk = dst.asSlice(off, Math.min(CHUNK, size - off)).asByteBuffer();
+            while (chunk.hasRemaining()) {
+                if (ch.read(chunk, off + chunk.position()) < 0) {
+                    throw new IOException(file + ": the file shrank while it was read (" + size + " bytes when opened)");
+                }
+            }
+            off += chunk.capacity();
+        }
+        return dst;
     }
 
     /** A parsed header entry, before it is bound to the mapping. */
@@ -392,14 +461,16 @@ public final class Safetensors {
     }
 
     /**
-     * An open, validated safetensors file. Entries are slices of the read-only mapping, valid until
-     * {@link #close()} (which unmaps the file). Owned by the scope it was opened in.
+     * An open, validated safetensors file. Entries are read-only slices of the mapping ({@link #open}) or of
+     * the reader's copy of the file ({@link #load}), valid until {@link #close()} (which unmaps or frees it).
+     * Owned by the scope it was opened in.
      */
     public static final class Reader extends NativeResource {
         private final Path file;
         private final Arena arena;
         private final MemorySegment map;
         private final Parsed parsed;
+        private final long ownedBytes;
         private final SequencedMap<String, Entry> entries = new LinkedHashMap<>();
         private boolean verified;
 
@@ -409,6 +480,7 @@ public final class Safetensors {
             this.arena = arena;
             this.map = map;
             this.parsed = parsed;
+            this.ownedBytes = map.isMapped() ? 0 : map.byteSize();
             MemorySegment data = map.asSlice(parsed.dataStart).asReadOnly();
             for (Info t : parsed.tensors) {
                 entries.put(t.name, new Entry(t.name, t.dtype, t.shape, data.asSlice(t.begin, t.end - t.begin)));
@@ -459,7 +531,17 @@ public final class Safetensors {
 
         /** The values of {@code name} as floats (converted, see {@link Entry#copyTo}). */
         public float[] floats(String name) {
-            return get(name).toFloatArray();
+            Entry e = get(name);
+            try {
+                return e.toFloatArray();
+            } catch (IllegalStateException ex) {
+                throw inFile(ex);
+            }
+        }
+
+        /** Entries do not know their file; add it to what they throw. */
+        private IllegalStateException inFile(IllegalStateException e) {
+            return new IllegalStateException(file + ": " + e.getMessage(), e);
         }
 
         /**
@@ -477,6 +559,9 @@ public final class Safetensors {
             Tensor t = Tensor.zeros(scope, name, dims);
             try {
                 e.copyTo(t.segment());
+            } catch (IllegalStateException ex) {
+                t.close();
+                throw inFile(ex);
             } catch (RuntimeException ex) {
                 t.close();
                 throw ex;
@@ -503,7 +588,11 @@ public final class Safetensors {
                 throw new IllegalArgumentException("'" + dst.name() + "' is " + dst.desc().shapeString()
                         + "; load into a plain f32 tensor and reorder it");
             }
-            e.copyTo(dst.segment());
+            try {
+                e.copyTo(dst.segment());
+            } catch (IllegalStateException ex) {
+                throw inFile(ex);
+            }
         }
 
         private void verify() throws IOException {
@@ -530,10 +619,10 @@ public final class Safetensors {
             return "safetensors reader '" + file + "' (" + entries.size() + " tensors, " + map.byteSize() + " bytes)";
         }
 
-        /** 0: the mapping is file-backed page cache, not memory this process allocated. */
+        /** 0 for a mapping (file-backed page cache, not memory this process allocated); the copy's size otherwise. */
         @Override
         public long nativeBytes() {
-            return 0;
+            return ownedBytes;
         }
 
         @Override

@@ -51,13 +51,16 @@ public final class Checkpoint {
      * Restores everything {@link #save} wrote: every tensor of {@code net} must be in the file with the same
      * number of values (dims may be split differently, e.g. PyTorch's {@code 1024 x 3136} FC weights for our
      * {@code 1024 x 64 x 7 x 7}); {@code optimizer} (may be null) gets its state back. Nothing is changed
-     * unless the whole file is valid and complete.
+     * unless the whole file is valid and complete: every tensor present, of a convertible dtype and the right
+     * size, and the step count a non-negative integer. The file is read into memory first
+     * ({@link Safetensors#load}), so a file truncated on disk meanwhile cannot leave the network half loaded.
      *
      * @return the file's metadata
+     * @throws IOException naming the file, for any of the above
      */
     public static Map<String, String> load(Path file, Network net, Optimizer optimizer) throws IOException {
         try (Scope scope = Scope.open("checkpoint")) {
-            Safetensors.Reader r = Safetensors.open(scope, file);
+            Safetensors.Reader r = Safetensors.load(scope, file);
             List<String> missing = new ArrayList<>();
             for (String name : net.tensors().keySet()) {
                 if (!r.contains(name)) {
@@ -78,14 +81,27 @@ public final class Checkpoint {
                 throw new IOException(file + ": checkpoint lacks " + missing.size() + " tensor(s) this network needs: "
                         + missing);
             }
+            long steps = -1;
+            if (optimizer != null && r.metadata().containsKey(OPTIMIZER_STEPS)) {
+                String text = r.metadata().get(OPTIMIZER_STEPS);
+                try {
+                    steps = Long.parseLong(text.strip());
+                } catch (NumberFormatException e) {
+                    steps = -1;
+                }
+                if (steps < 0) {
+                    throw new IOException(file + ": metadata " + OPTIMIZER_STEPS + " is '" + text
+                            + "', expected a non-negative integer");
+                }
+            }
             for (String name : net.tensors().keySet()) {
                 r.get(name).copyTo(net.tensor(name).segment());
             }
             for (Map.Entry<String, Tensor> e : state.entrySet()) {
                 r.get(OPTIMIZER_PREFIX + e.getKey()).copyTo(e.getValue().segment());
             }
-            if (optimizer != null && r.metadata().containsKey(OPTIMIZER_STEPS)) {
-                optimizer.setStepCount(Long.parseLong(r.metadata().get(OPTIMIZER_STEPS)));
+            if (steps >= 0) {
+                optimizer.setStepCount(steps);
             }
             return r.metadata();
         }
@@ -116,14 +132,23 @@ public final class Checkpoint {
                     loaded.add(name);
                 }
             }
-            for (String name : loaded) {
-                r.get(name).copyTo(net.tensor(name).segment());
+            try {
+                for (String name : loaded) {
+                    r.get(name).copyTo(net.tensor(name).segment());
+                }
+            } catch (IllegalStateException e) {
+                // The mapped file was truncated on disk while the weights were copied.
+                throw new IOException(file + ": " + e.getMessage(), e);
             }
             return new LoadReport(loaded, skipped, notInFile);
         }
     }
 
     private static void checkShape(Path file, String name, Tensor into, Safetensors.Entry e) throws IOException {
+        if (!e.convertsToF32()) {
+            throw new IOException(file + ": tensor '" + name + "' is " + e.dtype() + ", which does not convert to the "
+                    + "network's f32");
+        }
         if (e.elements() != into.segment().byteSize() / Float.BYTES) {
             throw new IOException(file + ": tensor '" + name + "' has shape " + Arrays.toString(e.shape())
                     + " in the file, but the network's is " + Arrays.toString(into.dims()));

@@ -184,4 +184,26 @@ class FashionMnistTest {
         IOException e = assertThrows(IOException.class, () -> FashionMnist.load(dir));
         assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains("corrupted gzip"), e.getMessage());
     }
+
+    @Test
+    void lyingHeadersAreRefusedNamingTheFile() throws IOException {
+        writeSet(4, 2);
+        Path images = dir.resolve(FashionMnist.TRAIN_IMAGES);
+        // 2^22 * 2^21 * 2^21 wraps a long to 0: without overflow checks this "needs" no data.
+        gz(images, idx(0x803, new int[] {1 << 22, 1 << 21, 1 << 21}, new byte[0]));
+        IOException e = assertThrows(IOException.class, () -> FashionMnist.load(dir));
+        assertTrue(e.getMessage().startsWith(images.toString()) && e.getMessage().contains("promise more than"),
+                e.getMessage());
+        // A count far beyond the data: refused without allocating what the header promises.
+        gz(images, idx(0x803, new int[] {2_000_000, 28, 28}, new byte[784]));
+        e = assertThrows(IOException.class, () -> FashionMnist.load(dir));
+        assertTrue(e.getMessage().startsWith(images.toString()) && e.getMessage().contains("truncated"), e.getMessage());
+        Path labels = dir.resolve("train-labels-idx1-ubyte");
+        writeSet(4, 2);
+        Files.delete(dir.resolve(FashionMnist.TRAIN_LABELS));
+        Files.write(labels, idx(0x801, new int[] {-4}, labels(4)));
+        e = assertThrows(IOException.class, () -> FashionMnist.load(dir));
+        assertTrue(e.getMessage().startsWith(labels.toString()) && e.getMessage().contains("dimension 0 is -4"),
+                e.getMessage());
+    }
 }

@@ -15,6 +15,7 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +41,11 @@ import org.slf4j.LoggerFactory;
  *       cached files and replaces a corrupted or tampered one.</li>
  * </ol>
  *
+ * <p>Before {@code dlopen}, every candidate (and the {@code libgomp.so.1} beside it) must be a whole x86-64 ELF
+ * shared object: a truncated file would crash the dynamic loader, so it is refused with the path instead. The
+ * api module then checks the version and that every function the generated bindings call is exported
+ * ({@link Loaded#missingSymbols}), so a wrong library fails at load with its path, not at some later call.
+ *
  * <p>The library is loaded into {@link Arena#global()}: it is never unloaded while its OpenMP threads live.
  * This class only ships and loads; the knobs that call into oneDNN live in the api module.
  */
@@ -64,7 +70,18 @@ public final class DnnlLibrary {
     public enum Source { OVERRIDE, BUILD_DIR, CACHE }
 
     /** What was loaded: the file, where it was found and the pinned version it claims to be. */
-    public record Loaded(Path path, Source source, String shippedVersion, SymbolLookup lookup) {}
+    public record Loaded(Path path, Source source, String shippedVersion, SymbolLookup lookup) {
+        /** The names in {@code symbols} this library (with its dependencies) does not export, in order. */
+        public List<String> missingSymbols(Collection<String> symbols) {
+            List<String> missing = new ArrayList<>();
+            for (String s : symbols) {
+                if (lookup.find(s).isEmpty()) {
+                    missing.add(s);
+                }
+            }
+            return missing;
+        }
+    }
 
     private static volatile Loaded loaded;
 
@@ -270,6 +287,17 @@ public final class DnnlLibrary {
         }
 
         private Loaded tryLoad(Path lib, Source source, String where) {
+            // dlopen trusts the ELF headers; a truncated library crashes the loader, so check them first.
+            for (Path f : List.of(lib, lib.resolveSibling(LIBGOMP))) {
+                if (f == lib || Files.isRegularFile(f)) {
+                    try {
+                        ElfCheck.check(f);
+                    } catch (IOException e) {
+                        fail(where, f.toAbsolutePath() + " is not loadable: " + e.getMessage());
+                        return null;
+                    }
+                }
+            }
             try {
                 SymbolLookup lookup = SymbolLookup.libraryLookup(lib, Arena.global());
                 if (lookup.find("dnnl_engine_create").isEmpty()) {

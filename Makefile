@@ -17,7 +17,7 @@ STRIDE := bin/stride
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: run build test bench bindings check-bindings info clean deps-libclang deps-data
+.PHONY: run build test bench bindings check-bindings info clean deps-libclang deps-data deps-old-dnnl
 
 ## build: compile and package every module (no tests; the sources and javadoc jars are left to `make test`)
 build:
@@ -33,7 +33,7 @@ info: build
 
 ## test: everything CI runs (unit, cross-module, generator fixture, bindings drift check, README examples;
 ## builds the sources and javadoc jars too)
-test: deps-libclang deps-data
+test: deps-libclang deps-data deps-old-dnnl
 	$(MVN) verify
 
 ## bench: JMH benchmarks and their C twins, printed as Java/C ratios
@@ -65,4 +65,11 @@ deps-data:
 	@if [ ! -f $(FASHION_MNIST)/t10k-images-idx3-ubyte.gz ]; then \
 	  echo "installing dataset-fashion-mnist (real Fashion-MNIST, into $(FASHION_MNIST))"; \
 	  $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq dataset-fashion-mnist; \
+	fi
+
+# Debian's oneDNN 2.6: the loader test checks that a wrong-version override is refused with its path and version.
+deps-old-dnnl:
+	@if [ ! -f /usr/lib/x86_64-linux-gnu/libdnnl.so.2 ]; then \
+	  echo "installing libdnnl2 (oneDNN 2.6; a test checks that Stride refuses it as an override)"; \
+	  $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq --no-install-recommends libdnnl2; \
 	fi

@@ -68,7 +68,7 @@ class DnnlLibraryCheckTest {
     }
 
     private ChildJvm.Result initWith(Path lib) throws Exception {
-        return ChildJvm.run(tmp, DnnlLibraryCheckTest.class, List.of("-Dstride.dnnl.path=" + lib));
+        return ChildJvm.run(DnnlLibraryCheckTest.class, 60, List.of("-Dstride.dnnl.path=" + lib));
     }
 
     @Test
@@ -103,7 +103,7 @@ class DnnlLibraryCheckTest {
     void aLibraryWithEverythingPassesTheCheck() throws Exception {
         // The same fake with nothing missing gets past the check (and is then used: the child stops there).
         Path lib = fake("complete", new int[] {3, 13, 0}, bound());
-        ChildJvm.Result r = ChildJvm.run(tmp, DnnlLibraryCheckTest.class, List.of("-Dstride.dnnl.path=" + lib), "check-only");
+        ChildJvm.Result r = ChildJvm.run(DnnlLibraryCheckTest.class, 60, List.of("-Dstride.dnnl.path=" + lib), "check-only");
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains("CHECKED " + lib), r.output());
     }

@@ -32,7 +32,7 @@ class MappedTruncationTest {
 
     @Test
     void truncatedMappingsFailClearlyAndCopiesSurvive() throws Exception {
-        ChildJvm.Result r = ChildJvm.run(dir, MappedTruncationTest.class, List.of(), dir.toString());
+        ChildJvm.Result r = ChildJvm.run(MappedTruncationTest.class, 60, dir.toString());
         assertFalse(r.crashed(), "the child JVM crashed:\n" + r.output());
         assertTrue(r.exitCode() == 0 && r.output().contains("ALL OK"), r.output());
     }

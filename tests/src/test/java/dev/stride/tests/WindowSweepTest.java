@@ -2,7 +2,7 @@ package dev.stride.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.stride.tests.support.ChildJvm;
+import dev.stride.testing.ChildJvm;
 import dev.stride.tests.support.WindowSweep;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

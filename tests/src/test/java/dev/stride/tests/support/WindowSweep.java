@@ -12,7 +12,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * A child-JVM {@code main} (see {@link ChildJvm}) that sweeps small sliding-window configurations, convolution
+ * A child-JVM {@code main} (see {@link dev.stride.testing.ChildJvm}) that sweeps small sliding-window configurations, convolution
  * and pooling, 2D and 3D, training and inference, forward and both backwards, against the naive references.
  * Each spatial dim draws its own extent 1..3, dilation 1..3, stride 1..3, padding 0..2 (left and right apart)
  * or "same", and input 1..5; channels 1..3 per group, 1..3 groups. It prints every configuration before

@@ -1,5 +1,6 @@
 package dev.stride.tests.threads;
 
+import dev.stride.testing.ChildJvm;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -401,7 +402,7 @@ class ConcurrencyTest {
 
     @Test
     void tensorsAndNetworksClosedUnderRunningCallsNeverCrashAChildJvm() throws Exception {
-        ChildJvm.Result r = ChildJvm.run(CloseRaces.class);
+        ChildJvm.Result r = ChildJvm.run(CloseRaces.class, 120);
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains("eltwise race: ok"), r.output());
         assertTrue(r.output().contains("network race: ok"), r.output());

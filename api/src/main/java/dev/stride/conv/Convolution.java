@@ -134,11 +134,7 @@ public final class Convolution {
         /** Validates {@code p} against an input of {@code srcDims} ({@code N, C, [D,] H, W}). */
         public static Geometry of(String layer, long[] srcDims, Params p) {
             Shapes.requireRank(layer, srcDims, 4, 5);
-            for (long d : srcDims) {
-                if (d <= 0) {
-                    throw new IllegalArgumentException(layer + ": input dims " + Arrays.toString(srcDims) + " must be positive");
-                }
-            }
+            Shapes.requireDims(layer, "src", srcDims);
             int sp = srcDims.length - 2;
             long n = srcDims[0];
             long c = srcDims[1];
@@ -201,7 +197,26 @@ public final class Convolution {
             dst[0] = n;
             dst[1] = k;
             System.arraycopy(out, 0, dst, 2, sp);
+            // Derived shapes are checked here, by name, rather than as anonymous dims by MemoryDesc later.
+            String[] fNames = new String[sp];
+            String[] dstNames = new String[2 + sp];
+            dstNames[0] = "N";
+            dstNames[1] = "K";
+            for (int i = 0; i < sp; i++) {
+                fNames[i] = "F" + Shapes.spatialName(sp, i);
+                dstNames[2 + i] = Shapes.spatialName(sp, i) + "2";
+            }
+            String[] wNames = g == 1 ? concat(new String[] {"K", "C"}, fNames) : concat(new String[] {"G", "K/G", "C/G"}, fNames);
+            Shapes.requireDims(layer, "weights", w, wNames, "filters K, input channels C, groups and extent F");
+            Shapes.requireDims(layer, "dst", dst, dstNames,
+                    "batch N, filters K and the input's spatial dims with padding P, extent F, stride S and dilation");
             return new Geometry(srcDims.clone(), w, p.bias() ? new long[] {k} : null, dst, s, d, pl, pr, g);
+        }
+
+        private static String[] concat(String[] a, String[] b) {
+            String[] r = Arrays.copyOf(a, a.length + b.length);
+            System.arraycopy(b, 0, r, a.length, b.length);
+            return r;
         }
 
         private static long[] expand(String layer, String what, int[] v, int sp) {

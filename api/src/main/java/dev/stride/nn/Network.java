@@ -1,5 +1,6 @@
 package dev.stride.nn;
 
+import dev.stride.core.MemoryDesc;
 import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
 import dev.stride.train.Parameter;
@@ -181,6 +182,7 @@ public final class Network implements AutoCloseable {
         if (batch < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batch);
         }
+        requireBatchFits(batch);
         synchronized (lifecycle) {
             ensureOpen();
             Plan p = new Planner(this, batch, mode, options).plan();
@@ -188,6 +190,23 @@ public final class Network implements AutoCloseable {
                 plans.add(p);
             }
             return p;
+        }
+    }
+
+    /** Every layer's output for {@code batch} samples must fit one tensor ({@link MemoryDesc#MAX_ELEMENTS}). */
+    private void requireBatchFits(int batch) {
+        Node largest = spec.input();
+        for (Node n : spec.nodes()) {
+            if (n.shape().elements() > largest.shape().elements()) {
+                largest = n;
+            }
+        }
+        long perSample = largest.shape().elements(); // <= MAX_ELEMENTS: the builder checked every shape
+        if (batch > MemoryDesc.MAX_ELEMENTS / perSample) {
+            throw new IllegalArgumentException("batch " + batch + " is too large: " + largest.name() + "'s "
+                    + largest.shape() + " per sample makes " + Math.multiplyExact(batch, perSample)
+                    + " elements, more than one tensor may hold (" + MemoryDesc.MAX_ELEMENTS
+                    + ", MemoryDesc.MAX_ELEMENTS); at most batch " + MemoryDesc.MAX_ELEMENTS / perSample);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.stride.nn;
 
 import dev.stride.conv.Convolution;
 import dev.stride.core.Algorithm;
+import dev.stride.core.Shapes;
 import dev.stride.nn.layers.Activation;
 import dev.stride.nn.layers.Add;
 import dev.stride.nn.layers.BatchNorm;
@@ -43,6 +44,7 @@ public final class NetworkBuilder {
     private Node current;
 
     private NetworkBuilder(Shape input) {
+        Shapes.requireDims("input", "sample", input.dims(), sampleDimNames(input.rank()), null);
         int sp = input.spatialDims();
         long[] ones = new long[sp];
         Arrays.fill(ones, 1);
@@ -85,6 +87,7 @@ public final class NetworkBuilder {
         List<Shape> shapes = in.stream().map(Node::shape).toList();
         Shape out = layer.outputShape(n, shapes);
         List<Param> params = layer.params(shapes);
+        requireSizes(n, layer, shapes, out, params);
         long[][] rf = receptiveField(layer, in, out);
         current = new Node(nodes.size(), n, layer, in, out, params, false, rf[0], rf[1]);
         nodes.add(current);
@@ -330,6 +333,33 @@ public final class NetworkBuilder {
             n = counters.merge(kind, 1, Integer::sum);
             name = kind + n;
         }
+    }
+
+    /**
+     * Checks a layer's per-sample output and its parameters against {@link dev.stride.core.MemoryDesc}'s limits,
+     * naming the layer and its settings, before any tensor is made: the next layer, the planner (times the batch)
+     * and {@link Param#initialValues} all multiply these dims.
+     */
+    private static void requireSizes(String n, Layer layer, List<Shape> in, Shape out, List<Param> params) {
+        String causes = layer.kind() + "(" + layer.settings() + ") on its input " + in;
+        Shapes.requireDims(n, "output", out.dims(), sampleDimNames(out.rank()), causes);
+        for (Param p : params) {
+            String[] names = new String[p.dims().length];
+            Arrays.setAll(names, i -> "d" + i);
+            Shapes.requireDims(n, "parameter " + p.name(), p.dims(), names, causes);
+        }
+    }
+
+    /** The names of a sample's dims: {@code features}, {@code C, H, W} or {@code C, D, H, W}. */
+    static String[] sampleDimNames(int rank) {
+        String[] batched = Shapes.activationDimNames(rank + 1);
+        String[] names = Arrays.copyOfRange(batched, 1, batched.length);
+        if (rank == 1) {
+            names[0] = "features";
+        } else if (rank < 1 || rank > 4) {
+            Arrays.setAll(names, i -> "d" + i);
+        }
+        return names;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.stride.nn;
 
+import dev.stride.core.MemoryDesc;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -49,17 +50,32 @@ public record Param(String name, long[] dims, Init init, long fanIn, long fanOut
         return new Param(name, dims.clone(), init, 0, 0, true);
     }
 
+    /** The element count; {@link Long#MAX_VALUE} where the product overflows. */
     public long elements() {
         long n = 1;
         for (long d : dims) {
-            n *= d;
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                return Long.MAX_VALUE;
+            }
         }
         return n;
     }
 
-    /** Initial values, deterministic for a given random source. */
+    /**
+     * Initial values, deterministic for a given random source.
+     *
+     * @throws IllegalArgumentException if the parameter holds more than {@link MemoryDesc#MAX_ELEMENTS} values
+     */
     public float[] initialValues(SplittableRandom random) {
-        float[] v = new float[Math.toIntExact(elements())];
+        long count = elements();
+        if (count > MemoryDesc.MAX_ELEMENTS) {
+            throw new IllegalArgumentException("parameter " + name + " " + Arrays.toString(dims) + " holds "
+                    + (count == Long.MAX_VALUE ? "more than 2^63" : count) + " values, more than one tensor may hold ("
+                    + MemoryDesc.MAX_ELEMENTS + ", MemoryDesc.MAX_ELEMENTS)");
+        }
+        float[] v = new float[(int) count];
         switch (init) {
             case ZEROS -> { }
             case ONES -> Arrays.fill(v, 1f);

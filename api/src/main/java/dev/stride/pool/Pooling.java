@@ -179,11 +179,7 @@ public final class Pooling {
                 throw new IllegalArgumentException(layer + ": pooling algorithm must be given");
             }
             Shapes.requireRank(layer, srcDims, 4, 5);
-            for (long d : srcDims) {
-                if (d <= 0) {
-                    throw new IllegalArgumentException(layer + ": input dims " + Arrays.toString(srcDims) + " must be positive");
-                }
-            }
+            Shapes.requireDims(layer, "src", srcDims);
             int sp = srcDims.length - 2;
             long[] f;
             long[] s;
@@ -217,6 +213,13 @@ public final class Pooling {
                             + f[i] + " (a window would lie entirely in the padding)");
                 }
             }
+            String[] dstNames = new String[2 + sp];
+            dstNames[0] = "N";
+            dstNames[1] = "C";
+            for (int i = 0; i < sp; i++) {
+                dstNames[2 + i] = Shapes.spatialName(sp, i) + "2";
+            }
+            Shapes.requireDims(layer, "dst", dst, dstNames, "the input's spatial dims with padding P, extent F and stride S");
             return new Geometry(p.algorithm(), p.global(), srcDims.clone(), dst, f, s, pl, pr);
         }
 

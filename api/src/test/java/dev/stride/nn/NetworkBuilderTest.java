@@ -72,6 +72,30 @@ class NetworkBuilderTest {
     }
 
     @Test
+    void sizesBeyondOneTensorNameTheLayerAndWhatProducesThem() {
+        assertEquals("input: sample dimension H = 2147483648 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; "
+                + "sample dims [3, 2147483648, 4])", assertThrows(IllegalArgumentException.class,
+                        () -> NetworkBuilder.input(3, 1L << 31, 4)).getMessage());
+        assertEquals("fc1: output dimension features = 9223372036854775807 is over oneDNN's limit of 2147483647 "
+                + "(MemoryDesc.MAX_DIM; output dims [9223372036854775807]); it follows from fc(9223372036854775807) on its "
+                + "input [48]", assertThrows(IllegalArgumentException.class,
+                        () -> NetworkBuilder.input(3, 4, 4).flatten().fc(Long.MAX_VALUE)).getMessage());
+        // 2^30 x 48 weights: the output fits, the weights do not.
+        assertEquals("fc1: parameter weight [1073741824, 48] (d0 x d1) holds more than 2147483647 elements, the most one "
+                + "tensor may hold (MemoryDesc.MAX_ELEMENTS); it follows from fc(1073741824) on its input [48]",
+                assertThrows(IllegalArgumentException.class,
+                        () -> NetworkBuilder.input(3, 4, 4).flatten().fc(1 << 30)).getMessage());
+        assertEquals("conv1: weights [2147483647, 3, 1, 1] (K x C x FH x FW) holds more than 2147483647 elements, the most "
+                + "one tensor may hold (MemoryDesc.MAX_ELEMENTS); it follows from filters K, input channels C, groups and "
+                + "extent F", assertThrows(IllegalArgumentException.class,
+                        () -> NetworkBuilder.input(3, 4, 4).conv(Integer.MAX_VALUE, 1)).getMessage());
+        assertEquals("parameter weight [1099511627776, 1099511627776] holds more than 2^63 values, more than one tensor "
+                + "may hold (2147483647, MemoryDesc.MAX_ELEMENTS)", assertThrows(IllegalArgumentException.class,
+                        () -> Param.learned("weight", new long[] {1L << 40, 1L << 40}, Param.Init.ZEROS, 1, 1)
+                                .initialValues(new SplittableRandom(1))).getMessage());
+    }
+
+    @Test
     void residualAndDenseBlocksAreDags() {
         NetworkSpec res = NetworkBuilder.input(3, 32, 32).conv(16, 3).residualBlock(16, 1).residualBlock(32, 2)
                 .globalAvgPool().flatten().fc(10).build();

@@ -207,7 +207,15 @@ class ConvolutionForwardTest {
                 Arguments.of(new long[] {1, 1, 8, 8}, Params.of(2, 3).stride(0), "conv1: stride SH must be >= 1, got 0"),
                 Arguments.of(new long[] {1, 1, 8, 8}, Params.of(2, 3).dilation(0), "conv1: dilation H must be >= 1 (1 = none), got 0"),
                 Arguments.of(new long[] {1, 1, 8, 8}, Params.of(2, 3, 3, 3), "conv1: extent F needs 1 or 2 values, got [3, 3, 3]"),
-                Arguments.of(new long[] {1, 1, 8, 8}, Params.of(2, 3).padding(-1), "conv1: padding PH must be >= 0, got -1"));
+                Arguments.of(new long[] {1, 1, 8, 8}, Params.of(2, 3).padding(-1), "conv1: padding PH must be >= 0, got -1"),
+                Arguments.of(new long[] {1, 1L << 31, 8, 8}, Params.of(2, 3),
+                        "conv1: src dimension C = 2147483648 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; src dims [1, 2147483648, 8, 8])"),
+                Arguments.of(new long[] {1, 0, 8, 8}, Params.of(2, 3),
+                        "conv1: src dimension C = 0 must be positive (src dims [1, 0, 8, 8])"),
+                Arguments.of(new long[] {1, 4, 8, 8}, Params.of(1 << 30, 1).groups(2),
+                        "conv1: weights [2, 536870912, 2, 1, 1] (G x K/G x C/G x FH x FW) holds more than 2147483647 elements, the most one tensor may hold (MemoryDesc.MAX_ELEMENTS); it follows from filters K, input channels C, groups and extent F"),
+                Arguments.of(new long[] {1, 3, 8, 8}, Params.of(2, 3).padding(Integer.MAX_VALUE),
+                        "conv1: dst dimension H2 = 4294967300 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; dst dims [1, 2, 4294967300, 4294967300]); it follows from batch N, filters K and the input's spatial dims with padding P, extent F, stride S and dilation"));
     }
 
     @ParameterizedTest

@@ -283,7 +283,13 @@ class PoolingTest {
                 Arguments.of(new long[] {1, 1, 8, 8}, Params.globalAvg().padding(1),
                         "pool1: global avg pooling takes no extent, stride or padding (the window is the whole input)"),
                 Arguments.of(new long[] {1, 1, 8, 8}, Params.of(null, 2), "pool1: pooling algorithm must be given"),
-                Arguments.of(new long[] {1, 0, 8, 8}, Params.max(2), "pool1: input dims [1, 0, 8, 8] must be positive"));
+                Arguments.of(new long[] {1, 0, 8, 8}, Params.max(2), "pool1: src dimension C = 0 must be positive (src dims [1, 0, 8, 8])"),
+                Arguments.of(new long[] {1, 1, Long.MAX_VALUE, 8}, Params.max(2),
+                        "pool1: src dimension H = 9223372036854775807 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; src dims [1, 1, 9223372036854775807, 8])"),
+                Arguments.of(new long[] {1 << 16, 1 << 16, 2, 2}, Params.max(2),
+                        "pool1: src [65536, 65536, 2, 2] (N x C x H x W) holds more than 2147483647 elements, the most one tensor may hold (MemoryDesc.MAX_ELEMENTS)"),
+                Arguments.of(new long[] {1, 1, 8, 8}, Params.max(Integer.MAX_VALUE).stride(1).padding(Integer.MAX_VALUE - 1),
+                        "pool1: dst dimension H2 = 2147483654 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; dst dims [1, 1, 2147483654, 2147483654]); it follows from the input's spatial dims with padding P, extent F and stride S"));
     }
 
     @ParameterizedTest

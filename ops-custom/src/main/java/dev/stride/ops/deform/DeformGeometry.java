@@ -25,11 +25,7 @@ public record DeformGeometry(long n, long c, long h, long w, long k, int kh, int
     /** Validates {@code p} against an input of {@code srcDims} ({@code N, C, H, W}). */
     public static DeformGeometry of(String layer, long[] srcDims, DeformConv2d.Params p) {
         Shapes.requireRank(layer, srcDims, 4);
-        for (long d : srcDims) {
-            if (d < 1) {
-                throw new IllegalArgumentException(layer + ": input dims must be positive, got " + Arrays.toString(srcDims));
-            }
-        }
+        Shapes.requireDims(layer, "src", srcDims);
         int[] f = two(layer, "extent F", p.extent());
         int[] s = two(layer, "stride S", p.stride());
         int[] pad = two(layer, "padding P", p.padding());
@@ -58,13 +54,14 @@ public record DeformGeometry(long n, long c, long h, long w, long k, int kh, int
         long w2 = Shapes.windowOutput(layer, "W", srcDims[3], f[1], s[1], pad[1], pad[1], dil[1]);
         DeformGeometry g = new DeformGeometry(srcDims[0], c, srcDims[2], srcDims[3], p.filters(), f[0], f[1], s[0], s[1],
                 pad[0], pad[1], dil[0], dil[1], p.groups(), p.offsetGroups(), h2, w2, p.bias(), p.modulated());
-        // The Java kernels index with ints: keep every tensor below 2^31 elements.
-        for (long[] dims : new long[][] {g.src(), g.offset(), g.dst(), g.weights()}) {
-            if (count(dims) > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException(layer + ": tensor " + Arrays.toString(dims)
-                        + " has more than 2^31-1 elements");
-            }
-        }
+        // The Java kernels index with ints: every tensor stays within MemoryDesc.MAX_ELEMENTS (2^31-1). The
+        // weights go first: once KH*KW is bounded, the offset's channel count 2*G_off*KH*KW cannot overflow.
+        Shapes.requireDims(layer, "weights", g.weights(), new String[] {"K", "C/G", "KH", "KW"},
+                "filters K, input channels C, groups G and extent F");
+        Shapes.requireDims(layer, "dst", g.dst(), new String[] {"N", "K", "H2", "W2"},
+                "batch N, filters K and the input's H, W with padding P, extent F, stride S and dilation");
+        Shapes.requireDims(layer, "offset", g.offset(), new String[] {"N", "2*G_off*KH*KW", "H2", "W2"},
+                "batch N, offset groups G_off, extent F and the output's H2, W2");
         return g;
     }
 

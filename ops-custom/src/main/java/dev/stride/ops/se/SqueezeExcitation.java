@@ -12,6 +12,7 @@ import dev.stride.core.PostOps;
 import dev.stride.core.PropKind;
 import dev.stride.core.Reorder;
 import dev.stride.core.Scope;
+import dev.stride.core.Shapes;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.eltwise.Eltwise;
@@ -96,12 +97,7 @@ public final class SqueezeExcitation extends NativeResource {
          */
         public static Geometry of(String layer, long n, long c, long h, long w, long r) {
             long[] dims = {n, c, h, w};
-            for (long d : dims) {
-                if (d <= 0) {
-                    throw new IllegalArgumentException(layer + ": input dims N x C x H x W = " + Arrays.toString(dims)
-                            + " must be positive");
-                }
-            }
+            Shapes.requireDims(layer, "input", dims, new String[] {"N", "C", "H", "W"}, null);
             if (r < 1) {
                 throw new IllegalArgumentException(layer + ": reduction ratio r must be >= 1, got r=" + r);
             }
@@ -110,9 +106,8 @@ public final class SqueezeExcitation extends NativeResource {
                         + r + " (C/r = " + c + "/" + r + " = " + String.format(java.util.Locale.ROOT, "%.3g", (double) c / r)
                         + " hidden units; need C % r == 0)");
             }
-            if ((long) n * c * h * w > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException(layer + ": input " + Arrays.toString(dims) + " has more than 2^31-1 elements");
-            }
+            Shapes.requireDims(layer, "excitation weights", new long[] {c / r, c}, new String[] {"C/r", "C"},
+                    "channels C and reduction ratio r");
             return new Geometry(n, c, h, w, r);
         }
 

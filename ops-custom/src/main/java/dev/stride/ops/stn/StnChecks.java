@@ -1,6 +1,7 @@
 package dev.stride.ops.stn;
 
 import dev.stride.core.MemoryDesc;
+import dev.stride.core.Shapes;
 import dev.stride.core.Tensor;
 import java.util.Arrays;
 
@@ -74,8 +75,11 @@ final class StnChecks {
                         + " (N=" + n + ", C=" + c + ", H=" + h + ", W=" + w + ", H2=" + h2 + ", W2=" + w2 + ")");
             }
         }
-        if (h * w > Integer.MAX_VALUE || h2 * w2 > Integer.MAX_VALUE || n * c > Integer.MAX_VALUE
-                || n * h2 * w2 > Integer.MAX_VALUE / 16) {
+        // Each shape within MemoryDesc's limits first: then the products below cannot overflow.
+        Shapes.requireDims(where, "src", new long[] {n, c, h, w}, new String[] {"N", "C", "H", "W"}, null);
+        Shapes.requireDims(where, "dst", new long[] {n, c, h2, w2}, new String[] {"N", "C", "H2", "W2"},
+                "batch N, channels C and the output size H2, W2");
+        if (n * h2 * w2 > Integer.MAX_VALUE / 16) {
             throw new IllegalArgumentException(where + ": sizes too large for the sampler's int indices (N=" + n
                     + ", C=" + c + ", H=" + h + ", W=" + w + ", H2=" + h2 + ", W2=" + w2 + ")");
         }

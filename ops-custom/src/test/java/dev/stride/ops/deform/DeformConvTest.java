@@ -284,7 +284,16 @@ class DeformConvTest {
                         "dc: filters K=5 are not divisible by groups G=2"),
                 Arguments.of(new long[] {1, 6, 6, 5}, Params.of(4, 3).stride(2),
                         "dc: H2 = (H1 - F + 2P)/S + 1 = (6 - 3 + 0)/2 + 1 = 2.5 is not an integer"),
-                Arguments.of(new long[] {6, 5, 5}, Params.of(4, 3), "dc: expected 4D input (got 3D: [6, 5, 5])"));
+                Arguments.of(new long[] {6, 5, 5}, Params.of(4, 3), "dc: expected 4D input (got 3D: [6, 5, 5])"),
+                Arguments.of(new long[] {1L << 31, 2, 5, 5}, Params.of(4, 3),
+                        "dc: src dimension N = 2147483648 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; src dims [2147483648, 2, 5, 5])"),
+                Arguments.of(new long[] {1, 2, 5, 5}, Params.of(Integer.MAX_VALUE, 3),
+                        "dc: weights [2147483647, 2, 3, 3] (K x C/G x KH x KW) holds more than 2147483647 elements, the most one tensor may hold (MemoryDesc.MAX_ELEMENTS); it follows from filters K, input channels C, groups G and extent F"),
+                Arguments.of(new long[] {1 << 16, 2, 5, 5}, Params.of(1 << 16, 3),
+                        "dc: dst [65536, 65536, 3, 3] (N x K x H2 x W2) holds more than 2147483647 elements, the most one tensor may hold (MemoryDesc.MAX_ELEMENTS); it follows from batch N, filters K and the input's H, W with padding P, extent F, stride S and dilation"),
+                // dst 2^23 x 1 x 5 x 5 fits; the offset, 18 channels of it, does not.
+                Arguments.of(new long[] {1 << 23, 2, 5, 5}, Params.of(1, 3).padding(1),
+                        "dc: offset [8388608, 18, 5, 5] (N x 2*G_off*KH*KW x H2 x W2) holds more than 2147483647 elements, the most one tensor may hold (MemoryDesc.MAX_ELEMENTS); it follows from batch N, offset groups G_off, extent F and the output's H2, W2"));
     }
 
     @ParameterizedTest

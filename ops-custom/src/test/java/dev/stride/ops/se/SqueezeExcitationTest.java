@@ -300,8 +300,12 @@ class SqueezeExcitationTest {
                 Arguments.of(2, 10, 4, 4, 3, "se1: channels C=10 are not divisible by the reduction ratio r=3 (C/r = 10/3 = 3.33 hidden units; need C % r == 0)"),
                 Arguments.of(2, 8, 4, 4, 16, "se1: channels C=8 are not divisible by the reduction ratio r=16 (C/r = 8/16 = 0.500 hidden units; need C % r == 0)"),
                 Arguments.of(2, 8, 4, 4, 0, "se1: reduction ratio r must be >= 1, got r=0"),
-                Arguments.of(2, 8, 0, 4, 2, "se1: input dims N x C x H x W = [2, 8, 0, 4] must be positive"),
-                Arguments.of(-1, 8, 4, 4, 2, "se1: input dims N x C x H x W = [-1, 8, 4, 4] must be positive"));
+                Arguments.of(2, 8, 0, 4, 2, "se1: input dimension H = 0 must be positive (input dims [2, 8, 0, 4])"),
+                Arguments.of(-1, 8, 4, 4, 2, "se1: input dimension N = -1 must be positive (input dims [-1, 8, 4, 4])"),
+                Arguments.of(2, 8, 1L << 61, 4, 2, "se1: input dimension H = 2305843009213693952 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; input dims [2, 8, 2305843009213693952, 4])"),
+                Arguments.of(1 << 16, 1 << 16, 1, 1, 2, "se1: input [65536, 65536, 1, 1] (N x C x H x W) holds more than 2147483647 elements, the most one tensor may hold (MemoryDesc.MAX_ELEMENTS)"),
+                // An input of 2^16 values, but C^2/r = 2^32 excitation weights.
+                Arguments.of(1, 1 << 16, 1, 1, 1, "se1: excitation weights [65536, 65536] (C/r x C) holds more than 2147483647 elements, the most one tensor may hold (MemoryDesc.MAX_ELEMENTS); it follows from channels C and reduction ratio r"));
     }
 
     @ParameterizedTest(name = "{5}")

@@ -104,6 +104,13 @@ class StnErrorsTest {
                         f -> AffineSampler.transform(f.t(1, 2, 3), f.src, f.dst, SamplerOptions.DEFAULT)),
                 row("stn2: C must be >= 1, got 0 (N=2, C=0, H=5, W=7, H2=4, W2=6)",
                         f -> AffineSampler.create(f.scope, "stn2", 2, 0, 5, 7, 4, 6, SamplerOptions.DEFAULT)),
+                // 2^62 x 4 overflows a long to 0: each dim is checked before any product.
+                row("stn2: src dimension H = 4611686018427387904 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; "
+                        + "src dims [2, 3, 4611686018427387904, 4])",
+                        f -> AffineSampler.create(f.scope, "stn2", 2, 3, 1L << 62, 4, 4, 6, SamplerOptions.DEFAULT)),
+                row("grid2: dst [65536, 1, 256, 256] (N x C x H2 x W2) holds more than 2147483647 elements, the most one "
+                        + "tensor may hold (MemoryDesc.MAX_ELEMENTS); it follows from batch N, channels C and the output size H2, W2",
+                        f -> GridSampler.create(f.scope, "grid2", 1 << 16, 1, 5, 7, 256, 256, SamplerOptions.DEFAULT)),
                 row("stn2: options must not be null (SamplerOptions.DEFAULT)",
                         f -> AffineSampler.create(f.scope, "stn2", 2, 3, 5, 7, 4, 6, null)),
                 row("localization head: weights must be [6, ...] (6 = the entries of theta), got [5, 10]",

@@ -177,6 +177,18 @@ class NetworkPlanTest {
     }
 
     @Test
+    void aBatchTooLargeForOneTensorIsNamedWithTheLargestLayerAndTheMostThatFits() {
+        try (Scope check = Scope.leakChecked("batch");
+                Network net = Network.create(NetworkBuilder.input(1, 4, 3).flatten().fc(4).build(), 1)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> net.plan(Integer.MAX_VALUE, Mode.INFERENCE));
+            // 2147483647 * 12 elements; (2^31 - 1) / 12 = 178956970 samples fit.
+            assertEquals("batch 2147483647 is too large: input's 1x4x3 per sample makes 25769803764 elements, more than "
+                    + "one tensor may hold (2147483647, MemoryDesc.MAX_ELEMENTS); at most batch 178956970", e.getMessage());
+        }
+    }
+
+    @Test
     void closingTheNetworkClosesItsPlans() {
         Plan plan;
         try (Scope check = Scope.leakChecked("close"); Network net = Network.create(smallConvnet(), 1)) {

@@ -32,7 +32,7 @@ public final class Layouts {
      * {@code >= 0}, since it is never stepped.
      */
     public static MemoryDesc strided(Scope scope, long[] dims, long[] strides) {
-        Dims.require("Layouts.strided", "dims", dims);
+        Dims.require("Layouts.strided", "layout", dims);
         MemoryDesc.checkDims(dims);
         if (strides == null || dims.length != strides.length) {
             throw new IllegalArgumentException("strides " + Arrays.toString(strides) + " do not match dims "

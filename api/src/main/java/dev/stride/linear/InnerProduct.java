@@ -55,8 +55,18 @@ public final class InnerProduct {
             if (outFeatures < 1) {
                 throw new IllegalArgumentException(layer + ": output features OC must be >= 1, got " + outFeatures);
             }
+            if (outFeatures > MemoryDesc.MAX_DIM) {
+                throw new IllegalArgumentException(layer + ": output features OC = " + outFeatures
+                        + " is over oneDNN's limit of " + MemoryDesc.MAX_DIM + " (MemoryDesc.MAX_DIM)");
+            }
+            Shapes.requireDims(layer, "src", srcDims);
             long[] w = srcDims.clone();
             w[0] = outFeatures;
+            String[] wNames = Shapes.activationDimNames(w.length);
+            wNames[0] = "OC";
+            String causes = "the output features OC = " + outFeatures + " and src dims " + Arrays.toString(srcDims);
+            Shapes.requireDims(layer, "weights", w, wNames, causes);
+            Shapes.requireDims(layer, "dst", new long[] {srcDims[0], outFeatures}, new String[] {"N", "OC"}, causes);
             return new Geometry(srcDims.clone(), w, bias ? new long[] {outFeatures} : null,
                     new long[] {srcDims[0], outFeatures});
         }
@@ -387,6 +397,9 @@ public final class InnerProduct {
 
         @Override
         protected Tensor withDims(Scope tmp, Tensor t, MemoryDesc want, String what) {
+            if (t == null || want == null) {
+                return super.withDims(tmp, t, want, what); // throws naming the argument
+            }
             long[] dims = want.dims();
             if (Arrays.equals(t.dims(), dims)) {
                 return t;

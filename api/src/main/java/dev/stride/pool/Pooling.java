@@ -498,6 +498,7 @@ public final class Pooling {
         public void executePlain(Stream stream, Tensor src, Tensor dst) {
             try (Scope tmp = Scope.open(name + ".executePlain")) {
                 Tensor s = matching(tmp, src, srcDesc(), stream, "src");
+                requireDims(dst, dstDesc(), "dst");
                 boolean dstMatches = dst.desc().sameAs(dstDesc());
                 Tensor d = dstMatches ? dst : Tensor.allocate(tmp, name + ".dst", dstDesc());
                 Tensor ws = hasWorkspace() ? Tensor.allocate(tmp, name + ".workspace", workspaceDesc()) : null;
@@ -510,11 +511,18 @@ public final class Pooling {
         }
 
         private Tensor matching(Scope tmp, Tensor t, MemoryDesc want, Stream stream, String what) {
+            requireDims(t, want, what);
+            return t.desc().sameAs(want) ? t : t.reorder(tmp, want, stream);
+        }
+
+        private void requireDims(Tensor t, MemoryDesc want, String what) {
+            if (t == null) {
+                throw new IllegalArgumentException(name + ": no tensor given for " + what);
+            }
             if (!Arrays.equals(t.dims(), want.dims())) {
                 throw new IllegalArgumentException(name + ": " + what + " must have dims " + Arrays.toString(want.dims())
                         + ", got tensor '" + t.name() + "' " + t.desc().shapeString());
             }
-            return t.desc().sameAs(want) ? t : t.reorder(tmp, want, stream);
         }
 
         @Override

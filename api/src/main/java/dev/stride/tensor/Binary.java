@@ -85,16 +85,12 @@ public final class Binary {
      */
     public static long[] broadcastDims(String name, Alg alg, long[] src0, long[] src1) {
         String what = name + ": binary " + alg.label() + ": ";
+        Dims.require(name, "src0", src0);
+        Dims.require(name, "src1", src1);
         if (src0.length != src1.length) {
             throw new IllegalArgumentException(what + "cannot broadcast " + Arrays.toString(src0) + " with "
                     + Arrays.toString(src1) + ": ranks differ (" + src0.length + "D vs " + src1.length
                     + "D); give src1 the same rank with size-1 dims where it broadcasts");
-        }
-        for (int i = 0; i < src0.length; i++) {
-            if (src0[i] < 1 || src1[i] < 1) {
-                throw new IllegalArgumentException(what + "dims " + Arrays.toString(src0) + " and "
-                        + Arrays.toString(src1) + " must be positive");
-            }
         }
         for (int i = 0; i < src0.length; i++) {
             if (src1[i] != src0[i] && src1[i] != 1) {
@@ -330,6 +326,10 @@ public final class Binary {
          */
         public Steps bind(Scope scope, Tensor src0, Tensor src1, Tensor diffDst, Tensor diffSrc0, Tensor diffSrc1) {
             ensureOpen();
+            if (diffDst == null) {
+                throw new IllegalArgumentException(name + ": no diff_dst tensor given (every gradient of binary "
+                        + alg.label() + " reads it)");
+            }
             Steps steps = Steps.open(scope, name + ".steps");
             try {
                 Tensor product = productBuffer && diffSrc1 != null

@@ -40,8 +40,12 @@ public final class Concat {
 
     /** Output dims of concatenating {@code srcs} along {@code axis}; throws naming the mismatch. */
     public static long[] outputDims(String name, int axis, long[]... srcs) {
-        if (srcs.length < 1) {
+        if (srcs == null || srcs.length < 1) {
             throw new IllegalArgumentException(name + ": concat needs at least one source");
+        }
+        // Each source on its own first: a bad extent is that source's fault, not a mismatch with source 0.
+        for (int i = 0; i < srcs.length; i++) {
+            Dims.require(name, "source " + i, srcs[i]);
         }
         long[] first = srcs[0];
         if (axis < 0 || axis >= first.length) {
@@ -64,8 +68,9 @@ public final class Concat {
                             + ": dimension " + d + " is " + s[d] + " vs " + first[d]);
                 }
             }
-            out[axis] += s[axis];
+            out[axis] += s[axis]; // each extent is at most MAX_DIM: the sum cannot overflow
         }
+        Dims.require(name, "dst", out, "the sources' extents along axis " + axis + " summed");
         return out;
     }
 
@@ -93,8 +98,14 @@ public final class Concat {
          * (e.g. a dense block's preallocated buffer); a null {@code dst} lets oneDNN choose.
          */
         public static Forward createInto(Scope scope, String name, int axis, MemoryDesc dst, MemoryDesc... srcs) {
+            if (srcs == null || srcs.length < 1) {
+                throw new IllegalArgumentException(name + ": concat needs at least one source");
+            }
             long[][] dims = new long[srcs.length][];
             for (int i = 0; i < srcs.length; i++) {
+                if (srcs[i] == null) {
+                    throw new IllegalArgumentException(name + ": concat source " + i + " is null (no memory descriptor)");
+                }
                 dims[i] = srcs[i].dims();
             }
             long[] outDims = outputDims(name, axis, dims);
@@ -167,6 +178,9 @@ public final class Concat {
 
         /** Binds the destination and the sources (in order) once. */
         public ExecArgs bind(Scope scope, Tensor dst, Tensor... srcs) {
+            if (srcs == null) {
+                throw new IllegalArgumentException(name + ": no source tensors given (srcs is null)");
+            }
             if (srcs.length != srcDims.length) {
                 throw new IllegalArgumentException(name + ": concat of " + srcDims.length + " sources, got "
                         + srcs.length + " tensors");
@@ -250,6 +264,13 @@ public final class Concat {
          */
         public Steps bind(Scope scope, Tensor diffDst, Tensor... diffSrcs) {
             ensureOpen();
+            if (diffDst == null) {
+                throw new IllegalArgumentException(name + ": no diff_dst tensor given (every diff_src is a window of it)");
+            }
+            if (diffSrcs == null) {
+                throw new IllegalArgumentException(name + ": no diff_src tensors given (diffSrcs is null; pass null"
+                        + " entries to skip sources)");
+            }
             if (diffSrcs.length != slices.length) {
                 throw new IllegalArgumentException(name + ": concat backward has " + slices.length
                         + " sources, got " + diffSrcs.length + " gradient tensors");

@@ -32,6 +32,7 @@ public final class Layouts {
      * {@code >= 0}, since it is never stepped.
      */
     public static MemoryDesc strided(Scope scope, long[] dims, long[] strides) {
+        Dims.require("Layouts.strided", "layout", dims);
         MemoryDesc.checkDims(dims);
         if (strides == null || dims.length != strides.length) {
             throw new IllegalArgumentException("strides " + Arrays.toString(strides) + " do not match dims "
@@ -113,19 +114,24 @@ public final class Layouts {
                     + ": the parent needs a concrete layout, not 'any'");
         }
         if (dims == null || offsets == null || dims.length != pd.length || offsets.length != pd.length) {
-            throw new IllegalArgumentException("sub-memory " + Arrays.toString(dims) + " at " + Arrays.toString(offsets)
-                    + " does not match the rank of " + parent.shapeString());
+            throw new IllegalArgumentException("sub-memory dims " + Arrays.toString(dims) + " at offsets "
+                    + Arrays.toString(offsets) + " do not match the rank of " + parent.shapeString());
         }
+        String window = "sub-memory dims " + Arrays.toString(dims) + " at offsets " + Arrays.toString(offsets);
         for (int i = 0; i < pd.length; i++) {
-            if (offsets[i] < 0 || dims[i] < 1 || dims[i] > pd[i] - offsets[i]) {
-                throw new IllegalArgumentException("sub-memory " + Arrays.toString(dims) + " at "
-                        + Arrays.toString(offsets) + " does not fit in " + parent.shapeString() + " (dimension " + i
-                        + ": " + offsets[i] + " + " + dims[i] + " > " + pd[i] + ")");
+            // Offset first, then the extent against what is left after it: pd[i] - offsets[i] cannot overflow.
+            if (offsets[i] < 0 || offsets[i] >= pd[i]) {
+                throw new IllegalArgumentException(window + " does not fit in " + parent.shapeString() + " (dimension "
+                        + i + ": offset " + offsets[i] + " must be in 0.." + (pd[i] - 1) + ")");
+            }
+            if (dims[i] < 1 || dims[i] > pd[i] - offsets[i]) {
+                throw new IllegalArgumentException(window + " does not fit in " + parent.shapeString() + " (dimension "
+                        + i + ": dim " + dims[i] + (dims[i] < 1 ? " must be >= 1)"
+                        : " at offset " + offsets[i] + " must be at most " + (pd[i] - offsets[i]) + ")"));
             }
             long block = blockOf(parent, i);
             if (block > 1 && (offsets[i] % block != 0 || (dims[i] % block != 0 && offsets[i] + dims[i] != pd[i]))) {
-                throw new IllegalArgumentException("sub-memory " + Arrays.toString(dims) + " at "
-                        + Arrays.toString(offsets) + " of " + parent.shapeString() + ": dimension " + i
+                throw new IllegalArgumentException(window + " of " + parent.shapeString() + ": dimension " + i
                         + " is blocked by " + block + ", so the window must start and end on a block boundary");
             }
         }

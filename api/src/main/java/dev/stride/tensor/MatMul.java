@@ -10,6 +10,7 @@ import dev.stride.core.Primitive;
 import dev.stride.core.PrimitiveAttr;
 import dev.stride.core.PrimitiveOp;
 import dev.stride.core.Scope;
+import dev.stride.core.Shapes;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -77,6 +78,16 @@ public final class MatMul {
             if (bShared && batch == 0) {
                 throw new IllegalArgumentException(name + ": sharedB needs a batch (a 2D product has one B already)");
             }
+            if (batch > MemoryDesc.MAX_DIM) {
+                throw new IllegalArgumentException(name + ": matmul batch = " + batch + " is over oneDNN's limit of "
+                        + MemoryDesc.MAX_DIM + " (MemoryDesc.MAX_DIM)");
+            }
+            String[] a = batch == 0 ? new String[] {"M", "K"} : new String[] {"batch", "M", "K"};
+            String[] b = batch == 0 ? new String[] {"K", "N"} : new String[] {bShared ? "1 (shared B)" : "batch", "K", "N"};
+            String[] c = batch == 0 ? new String[] {"M", "N"} : new String[] {"batch", "M", "N"};
+            Shapes.requireDims(name, "src (A)", aDims(), a, "the spec " + this);
+            Shapes.requireDims(name, "weights (B)", bDims(), b, "the spec " + this);
+            Shapes.requireDims(name, "dst (C)", cDims(), c, "the spec " + this);
         }
 
         long[] aDims() {

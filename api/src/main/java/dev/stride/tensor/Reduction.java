@@ -62,6 +62,8 @@ public final class Reduction {
      * dimension indices.
      */
     public static int[] reducedDims(String name, long[] src, long[] dst) {
+        Dims.require(name, "src", src);
+        Dims.require(name, "dst", dst);
         if (src.length != dst.length) {
             throw new IllegalArgumentException(name + ": reduction from " + Arrays.toString(src) + " to "
                     + Arrays.toString(dst) + ": ranks differ (" + src.length + "D vs " + dst.length + "D)");

@@ -44,12 +44,18 @@ public final class Sum {
          * chosen by oneDNN ({@code any}). Dims are checked before any native call.
          */
         public static Forward create(Scope scope, String name, float[] scales, MemoryDesc... srcs) {
-            if (srcs.length < 1) {
+            requireScales(name, scales);
+            if (srcs == null || srcs.length < 1) {
                 throw new IllegalArgumentException(name + ": sum needs at least one source");
             }
             if (scales.length != srcs.length) {
                 throw new IllegalArgumentException(name + ": sum of " + srcs.length + " sources needs "
                         + srcs.length + " scales, got " + scales.length);
+            }
+            for (int i = 0; i < srcs.length; i++) {
+                if (srcs[i] == null) {
+                    throw new IllegalArgumentException(name + ": sum source " + i + " is null (no memory descriptor)");
+                }
             }
             long[] dims = srcs[0].dims();
             for (int i = 0; i < srcs.length; i++) {
@@ -79,12 +85,25 @@ public final class Sum {
 
         /** Plain row-major sources of {@code dims}. */
         public static Forward create(Scope scope, String name, float[] scales, long[] dims) {
+            requireScales(name, scales);
+            Dims.require(name, "src", dims);
             try (Scope tmp = Scope.open(name + ".descs")) {
                 MemoryDesc[] srcs = new MemoryDesc[scales.length];
                 for (int i = 0; i < srcs.length; i++) {
                     srcs[i] = MemoryDesc.plain(tmp, dims);
                 }
                 return create(scope, name, scales, srcs);
+            }
+        }
+
+        private static void requireScales(String name, float[] scales) {
+            if (scales == null) {
+                throw new IllegalArgumentException(name + ": no scales given (one per source)");
+            }
+            for (int i = 0; i < scales.length; i++) {
+                if (!Float.isFinite(scales[i])) {
+                    throw new IllegalArgumentException(name + ": sum scale " + i + " is " + scales[i] + ", must be finite");
+                }
             }
         }
 
@@ -107,6 +126,9 @@ public final class Sum {
 
         /** Binds the sources (in order) and the destination once; {@code dst} may be one of the sources. */
         public ExecArgs bind(Scope scope, Tensor dst, Tensor... srcs) {
+            if (srcs == null) {
+                throw new IllegalArgumentException(name + ": no source tensors given (srcs is null)");
+            }
             if (srcs.length != scales.length) {
                 throw new IllegalArgumentException(name + ": sum of " + scales.length + " sources, got "
                         + srcs.length + " tensors");

@@ -70,7 +70,11 @@ class SizeLimitsTest {
                 Arguments.of(new long[] {2, 3}, new long[] {2, 1}, "overlaps"),
                 Arguments.of(new long[] {2, 3, 4}, new long[] {12, 4, 2}, "overlaps"),
                 Arguments.of(new long[] {2, 2}, new long[] {1L << 46, 1}, "MAX_BYTES"),
-                Arguments.of(new long[] {2, 2}, new long[] {Long.MAX_VALUE / 2, 1}, "MAX_BYTES"));
+                Arguments.of(new long[] {2, 2}, new long[] {Long.MAX_VALUE / 2, 1}, "MAX_BYTES"),
+                // Huge dims are named before any segment is sized from them.
+                Arguments.of(new long[] {1L << 61}, new long[] {1}, "Layouts.strided: layout dimension d0 ="
+                        + " 2305843009213693952 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; layout dims"
+                        + " [2305843009213693952])"));
     }
 
     @ParameterizedTest(name = "{0} strides {1}")

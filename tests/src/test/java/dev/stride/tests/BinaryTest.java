@@ -205,7 +205,12 @@ class BinaryTest {
                 Arguments.of(Alg.SUB, new long[] {2, 3, 4, 4}, new long[] {3, 1, 1},
                         "add1: binary sub: cannot broadcast [2, 3, 4, 4] with [3, 1, 1]: ranks differ (4D vs 3D); give src1 the same rank with size-1 dims where it broadcasts"),
                 Arguments.of(Alg.ADD, new long[] {2, 3}, new long[] {2, 2},
-                        "add1: binary add: cannot broadcast [2, 3] with [2, 2]: dimension 1 is 3 vs 2"));
+                        "add1: binary add: cannot broadcast [2, 3] with [2, 2]: dimension 1 is 3 vs 2"),
+                Arguments.of(Alg.ADD, new long[] {2, 3}, new long[] {0, 3},
+                        "add1: src1 dimension d0 = 0 must be positive (src1 dims [0, 3])"),
+                Arguments.of(Alg.MUL, new long[] {2, 1L << 61}, new long[] {1, 1}, "add1: src0 dimension d1 ="
+                        + " 2305843009213693952 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; src0 dims"
+                        + " [2, 2305843009213693952])"));
     }
 
     @ParameterizedTest
@@ -216,6 +221,17 @@ class BinaryTest {
                     () -> Binary.Forward.create(scope, "add1", alg, d0, d1));
             assertEquals(message, e.getMessage());
             assertEquals(0, scope.allocations(), "rejected before any native resource was created");
+        }
+    }
+
+    @Test
+    void aNullDiffDstIsNamed() {
+        try (Scope scope = Scope.leakChecked("null");
+                Binary.Forward f = Binary.Forward.create(scope, "s", Alg.SUB, new long[] {2, 2}, new long[] {1, 2});
+                Binary.Backward b = Binary.Backward.create(scope, "s.bwd", f)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> b.bind(scope, null, null, null, Tensor.zeros(scope, "dx0", 2, 2), Tensor.zeros(scope, "dx1", 1, 2)));
+            assertEquals("s.bwd: no diff_dst tensor given (every gradient of binary sub reads it)", e.getMessage());
         }
     }
 

@@ -184,6 +184,16 @@ class ConcatTest {
         }
     }
 
+    @Test
+    void aNullDiffDstIsNamed() {
+        try (Scope scope = Scope.leakChecked("null"); Concat.Forward f = Concat.Forward.create(scope, "cat", 0,
+                new long[] {1, 2}, new long[] {1, 2}); Concat.Backward b = Concat.Backward.create(scope, "cat.bwd", f)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> b.bind(scope, null, Tensor.zeros(scope, "g0", 1, 2), null));
+            assertEquals("cat.bwd: no diff_dst tensor given (every diff_src is a window of it)", e.getMessage());
+        }
+    }
+
     static java.util.stream.Stream<Arguments> invalid() {
         return java.util.stream.Stream.of(
                 Arguments.of(1, new long[][] {{2, 3, 4, 4}, {2, 5, 4, 5}},
@@ -192,7 +202,15 @@ class ConcatTest {
                         "cat1: concat axis 4 is out of range for 4D sources (0..3)"),
                 Arguments.of(0, new long[][] {{2, 3, 4, 4}, {2, 3, 4}},
                         "cat1: concat along axis 0: source 1 [2, 3, 4] is 3D, source 0 [2, 3, 4, 4] is 4D"),
-                Arguments.of(0, new long[][] {}, "cat1: concat needs at least one source"));
+                Arguments.of(0, new long[][] {}, "cat1: concat needs at least one source"),
+                // Each source's dims are checked on their own first: a bad extent is not a "mismatch".
+                Arguments.of(1, new long[][] {{-7, 2}, {1, 2}},
+                        "cat1: source 0 dimension d0 = -7 must be positive (source 0 dims [-7, 2])"),
+                Arguments.of(0, new long[][] {{1, 2}, {1, 1L << 61}}, "cat1: source 1 dimension d1 = 2305843009213693952"
+                        + " is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; source 1 dims [1, 2305843009213693952])"),
+                Arguments.of(0, new long[][] {{Integer.MAX_VALUE, 1}, {Integer.MAX_VALUE, 1}}, "cat1: dst dimension d0 ="
+                        + " 4294967294 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; dst dims [4294967294, 1]);"
+                        + " it follows from the sources' extents along axis 0 summed"));
     }
 
     @ParameterizedTest

@@ -11,6 +11,8 @@ import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.linear.InnerProduct;
 import dev.stride.testing.Check;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -169,21 +171,54 @@ class InnerProductTest {
 
     static java.util.stream.Stream<Arguments> invalid() {
         return java.util.stream.Stream.of(
-                Arguments.of(new long[] {10}, 4, "fc1: expected 2D, 3D, 4D or 5D input (got 1D: [10])"),
-                Arguments.of(new long[] {1, 2, 3, 4, 5, 6}, 4, "fc1: expected 2D, 3D, 4D or 5D input (got 6D: [1, 2, 3, 4, 5, 6])"),
-                Arguments.of(new long[] {2, 8}, 0, "fc1: output features OC must be >= 1, got 0"),
-                Arguments.of(new long[] {0, 8}, 4, "fc1: input dims [0, 8] must be positive"),
-                Arguments.of(new long[] {2, 3, -1, 4}, 4, "fc1: input dims [2, 3, -1, 4] must be positive"));
+                Arguments.of(new long[] {10}, 4L, "fc1: expected 2D, 3D, 4D or 5D input (got 1D: [10])"),
+                Arguments.of(new long[] {1, 2, 3, 4, 5, 6}, 4L, "fc1: expected 2D, 3D, 4D or 5D input (got 6D: [1, 2, 3, 4, 5, 6])"),
+                Arguments.of(new long[] {2, 8}, 0L, "fc1: output features OC must be >= 1, got 0"),
+                Arguments.of(new long[] {0, 8}, 4L, "fc1: input dims [0, 8] must be positive"),
+                Arguments.of(new long[] {2, 3, -1, 4}, 4L, "fc1: input dims [2, 3, -1, 4] must be positive"),
+                // Sizes past oneDNN's limits name the parameter, not just "dimension 1 of [..]".
+                Arguments.of(new long[] {2, 8}, 1L << 31,
+                        "fc1: output features OC = 2147483648 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM)"),
+                Arguments.of(new long[] {2, 8}, Long.MAX_VALUE, "fc1: output features OC = 9223372036854775807 is over"
+                        + " oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM)"),
+                Arguments.of(new long[] {2, 1L << 31, 3, 3}, 4L, "fc1: src dimension C = 2147483648 is over oneDNN's limit"
+                        + " of 2147483647 (MemoryDesc.MAX_DIM; src dims [2, 2147483648, 3, 3])"),
+                Arguments.of(new long[] {1L << 61, 8}, 4L, "fc1: src dimension N = 2305843009213693952 is over oneDNN's"
+                        + " limit of 2147483647 (MemoryDesc.MAX_DIM; src dims [2305843009213693952, 8])"),
+                Arguments.of(new long[] {1, 1L << 20}, 4096L, "fc1: weights [4096, 1048576] (OC x C) holds more than"
+                        + " 2147483647 elements, the most one tensor may hold (MemoryDesc.MAX_ELEMENTS); it follows from"
+                        + " the output features OC = 4096 and src dims [1, 1048576]"));
     }
 
     @ParameterizedTest
     @MethodSource("invalid")
-    void invalidConfigurationsFailBeforeAnyNativeCall(long[] dims, int out, String message) {
+    void invalidConfigurationsFailBeforeAnyNativeCall(long[] dims, long out, String message) {
         try (Scope scope = Scope.leakChecked("invalid")) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> InnerProduct.Forward.create(scope, "fc1", dims, out));
             assertEquals(message, e.getMessage());
             assertEquals(0, scope.allocations(), "rejected before any native resource was created");
+        }
+    }
+
+    @Test
+    void aNullTensorInExecutePlainIsNamed() {
+        try (Scope scope = Scope.leakChecked("nulls"); Stream s = Stream.create(scope);
+                InnerProduct.Forward f = InnerProduct.Forward.create(scope, "fc1", new long[] {2, 3, 2, 2}, 4, false, PropKind.TRAINING);
+                InnerProduct.BackwardData bd = InnerProduct.BackwardData.create(scope, "fc1.bwd", f);
+                InnerProduct.BackwardWeights bw = InnerProduct.BackwardWeights.create(scope, "fc1.bww", f)) {
+            Tensor x = Tensor.zeros(scope, "x", 2, 3, 2, 2);
+            Tensor w = Tensor.zeros(scope, "w", 4, 12);
+            Tensor y = Tensor.zeros(scope, "y", 2, 4);
+            Map<String, org.junit.jupiter.api.function.Executable> calls = new LinkedHashMap<>();
+            calls.put("fc1: no tensor given for src", () -> f.executePlain(s, null, w, null, y));
+            calls.put("fc1: no tensor given for weights", () -> f.executePlain(s, x, null, null, y));
+            calls.put("fc1: no tensor given for dst", () -> f.executePlain(s, x, w, null, null));
+            calls.put("fc1.bwd: no tensor given for diff_dst", () -> bd.executePlain(s, null, w, x));
+            calls.put("fc1.bwd: no tensor given for diff_src", () -> bd.executePlain(s, y, w, null));
+            calls.put("fc1.bww: no tensor given for diff_weights", () -> bw.executePlain(s, x, y, null, null));
+            calls.forEach((message, call) ->
+                    assertEquals(message, assertThrows(IllegalArgumentException.class, call).getMessage()));
         }
     }
 

@@ -122,6 +122,20 @@ class MatMulTest {
             assertEquals("g: matmul sizes must be positive: M=4, K=0, N=3", e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> MatMul.plain(scope, "g", Spec.of(4, 2, 3).sharedB()));
             assertEquals("g: sharedB needs a batch (a 2D product has one B already)", e.getMessage());
+            // Sizes past oneDNN's limits name M, K, N or batch (not "dimension 0 of [..]", nor an overflow).
+            e = assertThrows(IllegalArgumentException.class, () -> MatMul.plain(scope, "g", Spec.of(1L << 31, 2, 3)));
+            assertEquals("g: src (A) dimension M = 2147483648 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM;"
+                    + " src (A) dims [2147483648, 2]); it follows from the spec [2147483648 x 2] * [2 x 3]", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> MatMul.plain(scope, "g", Spec.of(2, 3, 1L << 61).batch(2)));
+            assertEquals("g: weights (B) dimension N = 2305843009213693952 is over oneDNN's limit of 2147483647"
+                    + " (MemoryDesc.MAX_DIM; weights (B) dims [2, 3, 2305843009213693952]); it follows from the spec"
+                    + " 2 x [2 x 3] * [3 x 2305843009213693952]", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> MatMul.plain(scope, "g", Spec.of(2, 3, 4).batch(1L << 61)));
+            assertEquals("g: matmul batch = 2305843009213693952 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM)",
+                    e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> MatMul.plain(scope, "g", Spec.of(1 << 16, 1 << 16, 2)));
+            assertEquals("g: src (A) [65536, 65536] (M x K) holds more than 2147483647 elements, the most one tensor may"
+                    + " hold (MemoryDesc.MAX_ELEMENTS); it follows from the spec [65536 x 65536] * [65536 x 2]", e.getMessage());
             assertEquals(0, scope.allocations());
         }
     }

@@ -226,6 +226,21 @@ class PoolingTest {
     }
 
     @Test
+    void executePlainNamesANullTensor() {
+        try (Scope scope = Scope.leakChecked("nulls"); Stream s = Stream.create(scope);
+                Pooling.Forward f = Pooling.Forward.create(scope, "pool1", new long[] {1, 2, 4, 4}, Params.max(2))) {
+            Tensor x = Tensor.zeros(scope, "x", 1, 2, 4, 4);
+            Tensor y = Tensor.zeros(scope, "y", 1, 2, 2, 2);
+            assertEquals("pool1: no tensor given for src",
+                    assertThrows(IllegalArgumentException.class, () -> f.executePlain(s, null, y)).getMessage());
+            assertEquals("pool1: no tensor given for dst",
+                    assertThrows(IllegalArgumentException.class, () -> f.executePlain(s, x, null)).getMessage());
+            assertEquals("pool1: dst must have dims [1, 2, 2, 2], got tensor 'x' f32 [1, 2, 4, 4] abcd",
+                    assertThrows(IllegalArgumentException.class, () -> f.executePlain(s, x, x)).getMessage());
+        }
+    }
+
+    @Test
     void maxWorkspaceMustBeBoundAndOnlyForMax() {
         long[] dims = {1, 2, 4, 4};
         try (Scope scope = Scope.leakChecked("workspace")) {

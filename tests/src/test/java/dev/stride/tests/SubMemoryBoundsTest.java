@@ -126,6 +126,37 @@ class SubMemoryBoundsTest {
         }
     }
 
+    static java.util.stream.Stream<Arguments> badWindows() {
+        String in = " does not fit in f32 [4, 3] ab ";
+        return java.util.stream.Stream.of(
+                Arguments.of(new long[] {4, 1}, new long[] {0, -1},
+                        "sub-memory dims [4, 1] at offsets [0, -1]" + in + "(dimension 1: offset -1 must be in 0..2)"),
+                Arguments.of(new long[] {4, 1}, new long[] {0, 3},
+                        "sub-memory dims [4, 1] at offsets [0, 3]" + in + "(dimension 1: offset 3 must be in 0..2)"),
+                // Offset + dim would overflow: the offset is refused on its own first.
+                Arguments.of(new long[] {1, 1}, new long[] {Long.MAX_VALUE, 0}, "sub-memory dims [1, 1] at offsets ["
+                        + Long.MAX_VALUE + ", 0]" + in + "(dimension 0: offset " + Long.MAX_VALUE + " must be in 0..3)"),
+                Arguments.of(new long[] {4, 3}, new long[] {0, 1},
+                        "sub-memory dims [4, 3] at offsets [0, 1]" + in + "(dimension 1: dim 3 at offset 1 must be at most 2)"),
+                Arguments.of(new long[] {Long.MAX_VALUE, 1}, new long[] {1, 0}, "sub-memory dims [" + Long.MAX_VALUE
+                        + ", 1] at offsets [1, 0]" + in + "(dimension 0: dim " + Long.MAX_VALUE + " at offset 1 must be at most 3)"),
+                Arguments.of(new long[] {0, 1}, new long[] {0, 0},
+                        "sub-memory dims [0, 1] at offsets [0, 0]" + in + "(dimension 0: dim 0 must be >= 1)"),
+                Arguments.of(new long[] {1}, new long[] {0},
+                        "sub-memory dims [1] at offsets [0] do not match the rank of f32 [4, 3] ab"));
+    }
+
+    @ParameterizedTest(name = "{0} at {1}")
+    @MethodSource("badWindows")
+    void aWindowOutsideItsParentNamesTheOffsetsOrTheDims(long[] dims, long[] offsets, String message) {
+        try (Scope scope = Scope.leakChecked("bad-window")) {
+            MemoryDesc parent = MemoryDesc.plain(scope, 4, 3);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Layouts.submemory(scope, parent, dims, offsets));
+            assertEquals(message, e.getMessage());
+        }
+    }
+
     @Test
     void theTestersWindowReportsItsOffsetAndRealSpan() {
         try (Scope scope = Scope.leakChecked("tester")) {

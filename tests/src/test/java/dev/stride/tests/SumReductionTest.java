@@ -86,6 +86,17 @@ class SumReductionTest {
             assertEquals("sum1: sum needs sources of equal dims: source 0 is [2, 3], source 1 is [2, 4]", e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> Sum.Forward.create(scope, "sum1", new float[] {1}, a, a));
             assertEquals("sum1: sum of 2 sources needs 2 scales, got 1", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> Sum.Forward.create(scope, "sum1", null, new long[] {2, 3}));
+            assertEquals("sum1: no scales given (one per source)", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> Sum.Forward.create(scope, "sum1", null, a, a));
+            assertEquals("sum1: no scales given (one per source)", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> Sum.Forward.create(scope, "sum1", new float[] {1, Float.NaN}, a, a));
+            assertEquals("sum1: sum scale 1 is NaN, must be finite", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> Sum.Forward.create(scope, "sum1", new float[] {1, 1}, new long[] {2, 1L << 61}));
+            assertEquals("sum1: src dimension d1 = 2305843009213693952 is over oneDNN's limit of 2147483647"
+                    + " (MemoryDesc.MAX_DIM; src dims [2, 2305843009213693952])", e.getMessage());
             assertEquals(before, scope.allocations());
         }
     }
@@ -140,6 +151,14 @@ class SumReductionTest {
             e = assertThrows(IllegalArgumentException.class,
                     () -> Reduction.Forward.create(scope, "r", Reduction.Alg.SUM, new long[] {2, 3}, new long[] {1}));
             assertEquals("r: reduction from [2, 3] to [1]: ranks differ (2D vs 1D)", e.getMessage());
+            // A bad src extent is named as such, not blamed on dst ("must be -7 or 1").
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> Reduction.Forward.create(scope, "r", Reduction.Alg.SUM, new long[] {2, -7}, new long[] {1, -7}));
+            assertEquals("r: src dimension d1 = -7 must be positive (src dims [2, -7])", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> Reduction.Forward.create(scope, "r", Reduction.Alg.MAX, new long[] {1L << 61, 2}, new long[] {1, 2}));
+            assertEquals("r: src dimension d0 = 2305843009213693952 is over oneDNN's limit of 2147483647"
+                    + " (MemoryDesc.MAX_DIM; src dims [2305843009213693952, 2])", e.getMessage());
             assertEquals(0, scope.allocations());
         }
         assertArrayEquals(new int[] {0, 2}, Reduction.reducedDims("r", new long[] {2, 3, 4}, new long[] {1, 3, 1}));

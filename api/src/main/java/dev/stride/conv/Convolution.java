@@ -159,6 +159,10 @@ public final class Convolution {
             long[] pL = p.same() ? null : expand(layer, "padding", p.padLeft(), sp);
             long[] pR = p.same() ? null : expand(layer, "padding", p.padRight(), sp);
             for (int i = 0; i < sp; i++) {
+                Shapes.requireWindow(layer, Shapes.spatialName(sp, i), f[i], s[i], p.same() ? 0 : pL[i],
+                        p.same() ? 0 : pR[i], d[i]);
+            }
+            for (int i = 0; i < sp; i++) {
                 long in = srcDims[2 + i];
                 String dim = Shapes.spatialName(sp, i);
                 if (f[i] == 1 && d[i] > 1) {

@@ -30,11 +30,7 @@ public final class Shapes {
      * @param dilation public convention: 1 = none
      */
     public static long windowOutput(String where, String dim, long in, long f, long s, long padL, long padR, long dilation) {
-        requireWindow(where, dim, f, s, dilation);
-        if (padL < 0 || padR < 0) {
-            throw new IllegalArgumentException(where + ": padding P" + dim + " must be >= 0, got " + padL
-                    + (padL == padR ? "" : "/" + padR));
-        }
+        requireWindow(where, dim, f, s, padL, padR, dilation);
         long span = dilation * (f - 1) + 1;
         long numerator = in - span + padL + padR;
         String formula = formula(dim, in, f, s, padL, padR, dilation);
@@ -48,6 +44,19 @@ public final class Shapes {
                     + " is not an integer");
         }
         return numerator / s + 1;
+    }
+
+    /**
+     * Checks one dimension's window settings on their own (extent, stride and dilation >= 1, padding >= 0), so a
+     * family can check every dimension's settings before any output size is computed: a bad setting is then
+     * named as such, not reported as a shape that does not divide.
+     */
+    public static void requireWindow(String where, String dim, long f, long s, long padL, long padR, long dilation) {
+        requireWindow(where, dim, f, s, dilation);
+        if (padL < 0 || padR < 0) {
+            throw new IllegalArgumentException(where + ": padding P" + dim + " must be >= 0, got " + padL
+                    + (padL == padR ? "" : "/" + padR));
+        }
     }
 
     private static String formula(String dim, long in, long f, long s, long padL, long padR, long dilation) {

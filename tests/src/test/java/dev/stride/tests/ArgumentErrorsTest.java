@@ -12,6 +12,7 @@ import dev.stride.core.Tensor;
 import dev.stride.linear.InnerProduct;
 import dev.stride.norm.BatchNorm;
 import dev.stride.norm.LayerNorm;
+import dev.stride.pool.Pooling;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -75,5 +76,31 @@ class ArgumentErrorsTest {
                             new long[] {2, 8}, LayerNorm.Params.defaults().epsilon(1e300), PropKind.TRAINING)).getMessage());
             assertEquals(0, scope.allocations(), "refused before any native resource was created");
         }
+    }
+
+    @Test
+    void aComposedPoolingNamesTheCallersArgumentsNotItsInnerPrimitives() {
+        // L2 pooling runs as several primitives; a bad argument must still be named as the caller passed it.
+        try (Scope scope = Scope.leakChecked("l2"); Stream s = Stream.create(scope)) {
+            var fwd = Pooling.Forward.create(scope, "l2", new long[] {1, 2, 4, 4}, Pooling.Params.l2(2).stride(2),
+                    PropKind.TRAINING);
+            var bwd = Pooling.Backward.create(scope, "l2.bw", fwd);
+            Tensor src = Tensor.allocate(scope, "x", fwd.srcDesc());
+            Tensor dst = Tensor.allocate(scope, "y", fwd.dstDesc());
+            Tensor diffSrc = Tensor.allocate(scope, "dx", bwd.diffSrcDesc());
+            var args = fwd.bind(scope, src, dst);
+            assertEquals("l2.bw: no tensor given for diff_dst", assertThrows(IllegalArgumentException.class,
+                    () -> bwd.bind(scope, args, null, diffSrc)).getMessage());
+            assertEquals("l2: no tensor given for dst", assertThrows(IllegalArgumentException.class,
+                    () -> fwd.bind(scope, src, null)).getMessage());
+        }
+    }
+
+    @Test
+    void aBadPaddingIsNamedBeforeAnyOtherDimensionsOutputIsComputed() {
+        // W alone does not divide; the negative padding on H must be what the error names.
+        Params p = Params.of(1, 3).stride(2).padding(new int[] {-1, 0}, new int[] {0, 0});
+        assertEquals("c: padding PH must be >= 0, got -1/0", assertThrows(IllegalArgumentException.class,
+                () -> Convolution.Geometry.of("c", new long[] {1, 1, 6, 6}, p)).getMessage());
     }
 }

@@ -84,7 +84,9 @@ final class FuzzConv {
         long n = g.dim("N", 1, 2);
         long c = g.is("C") ? g.badLong() : groups * g.dim(1, 3);
         int k = g.is("filters") ? g.badInt() : groups * g.between(1, 3);
-        Window w = window(g, sp, true, true, false);
+        // A bad padding is mutated from an explicitly padded window: on a "same" window the other dims' explicit
+        // padding would be zero, making the configuration wrong in a second, unnamed way.
+        Window w = window(g, sp, !g.is("padding"), true, false);
         boolean bias = dir != 1 && g.coin();
         int[] f = w.f;
         int[] s = w.s;
@@ -139,7 +141,6 @@ final class FuzzConv {
         Convolution.Params p = Convolution.Params.of(k, f).stride(s).dilation(d).groups(groups).bias(bias);
         // "same" padding fits any stride: the non-integer output needs explicit padding.
         p = w.same && !g.is("output") ? p.samePadding() : Arrays.equals(pl, pr) ? p.padding(pl) : p.padding(pl, pr);
-        if (g.is("padding") && w.same) p = p.padding(pl, pr);
         boolean relu = dir == 0 && g.r.nextInt(4) == 0;
         boolean sum = dir == 0 && g.r.nextInt(5) == 0;
         PropKind mode = dir == 0 && g.coin() ? PropKind.INFERENCE : PropKind.TRAINING;

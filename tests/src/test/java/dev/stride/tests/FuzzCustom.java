@@ -134,7 +134,10 @@ final class FuzzCustom {
         Fault maskFault = modulated ? fault(g, "mask tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED) : null;
         boolean extraBias = g.is("bias tensor") && !bias;
         if (extraBias) g.how("bias given without bias");
-        Fault biasFault = bias ? fault(g, "bias tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED) : null;
+        // The backward reads no bias, and a null diffBias means "skip it" (the documented contract), so there
+        // a null bias tensor is valid.
+        Fault biasFault = !bias ? null : backward ? fault(g, "bias tensor", Fault.WRONG_DIMS, Fault.CLOSED)
+                : fault(g, "bias tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED);
         Fault offFault = fault(g, "offset tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED);
         Fault wFault = fault(g, "weights tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED);
         Fault dstFault = fault(g, "dst tensor", Fault.NULL, Fault.WRONG_DIMS, Fault.CLOSED);

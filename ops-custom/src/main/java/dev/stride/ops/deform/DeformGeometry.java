@@ -50,6 +50,8 @@ public record DeformGeometry(long n, long c, long h, long w, long k, int kh, int
             throw new IllegalArgumentException(layer + ": input channels C=" + c + " (input " + Arrays.toString(srcDims)
                     + ") are not divisible by offset groups G_off=" + p.offsetGroups());
         }
+        Shapes.requireWindow(layer, "H", f[0], s[0], pad[0], pad[0], dil[0]);
+        Shapes.requireWindow(layer, "W", f[1], s[1], pad[1], pad[1], dil[1]);
         long h2 = Shapes.windowOutput(layer, "H", srcDims[2], f[0], s[0], pad[0], pad[0], dil[0]);
         long w2 = Shapes.windowOutput(layer, "W", srcDims[3], f[1], s[1], pad[1], pad[1], dil[1]);
         DeformGeometry g = new DeformGeometry(srcDims[0], c, srcDims[2], srcDims[3], p.filters(), f[0], f[1], s[0], s[1],

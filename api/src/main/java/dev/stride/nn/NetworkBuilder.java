@@ -24,7 +24,7 @@ import java.util.Map;
 /**
  * Fluent, shape-checked builder of directed acyclic networks. Starting from the input shape, every added layer's
  * output shape is inferred at once, so a mistake fails at the line that made it, naming the layer and showing
- * the arithmetic. Layers chain onto the {@linkplain #current() current} node; {@link #add(Node)} and
+ * the arithmetic. Layers chain onto the {@linkplain #current() current} node; {@link #add(Node...)} and
  * {@link #concat(Node...)} join branches, {@link #from(Node)} starts a branch from an earlier node.
  *
  * {@snippet :

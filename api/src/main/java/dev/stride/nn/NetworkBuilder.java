@@ -1,8 +1,8 @@
 package dev.stride.nn;
 
 import dev.stride.conv.Convolution;
-import dev.stride.core.Algorithm;
 import dev.stride.core.Shapes;
+import dev.stride.eltwise.Eltwise;
 import dev.stride.nn.layers.Activation;
 import dev.stride.nn.layers.Add;
 import dev.stride.nn.layers.BatchNorm;
@@ -128,7 +128,7 @@ public final class NetworkBuilder {
         return layer(Activation.relu());
     }
 
-    public NetworkBuilder activation(Algorithm.Eltwise algorithm, float alpha, float beta) {
+    public NetworkBuilder activation(Eltwise.Algorithm algorithm, float alpha, float beta) {
         return layer(new Activation(algorithm, alpha, beta));
     }
 

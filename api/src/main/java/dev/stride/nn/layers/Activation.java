@@ -1,6 +1,5 @@
 package dev.stride.nn.layers;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.Tensor;
 import dev.stride.eltwise.Eltwise;
 import dev.stride.nn.LayerOp;
@@ -14,15 +13,15 @@ import java.util.List;
  *
  * <p>Immutable: a layer description, safe to share between networks and threads.
  */
-public record Activation(Algorithm.Eltwise algorithm, float alpha, float beta) implements Layer {
+public record Activation(Eltwise.Algorithm algorithm, float alpha, float beta) implements Layer {
 
     public static Activation relu() {
-        return new Activation(Algorithm.Eltwise.RELU, 0, 0);
+        return new Activation(Eltwise.Algorithm.RELU, 0, 0);
     }
 
     @Override
     public String kind() {
-        return algorithm == Algorithm.Eltwise.RELU && alpha != 0 ? "leakyrelu" : algorithm.label();
+        return algorithm == Eltwise.Algorithm.RELU && alpha != 0 ? "leakyrelu" : algorithm.label();
     }
 
     @Override

@@ -58,7 +58,7 @@ public record BatchNorm(dev.stride.norm.BatchNorm.Params params) implements Laye
     /** ReLU fuses through oneDNN's fused flag, in training (a workspace keeps the mask) and in inference. */
     @Override
     public boolean fuses(Activation next, Mode mode) {
-        return next.algorithm() == dev.stride.core.Algorithm.Eltwise.RELU && next.alpha() == 0 && next.beta() == 0;
+        return next.algorithm() == dev.stride.eltwise.Eltwise.Algorithm.RELU && next.alpha() == 0 && next.beta() == 0;
     }
 
     @Override

@@ -1,7 +1,7 @@
 package dev.stride.ops.layers;
 
 import dev.stride.conv.Convolution;
-import dev.stride.core.Algorithm;
+import dev.stride.eltwise.Eltwise;
 import dev.stride.nn.NetworkBuilder;
 import dev.stride.nn.Node;
 import dev.stride.nn.Param;
@@ -134,7 +134,7 @@ public final class CustomLayers {
         }
         b.from(x).layer(Initialised.of(new Conv(window(params, groups * taps)), "deform_mask",
                 "weight", Param.Init.ZEROS, "bias", Param.Init.ZEROS));
-        b.activation(Algorithm.Eltwise.LOGISTIC, 0, 0);
+        b.activation(Eltwise.Algorithm.LOGISTIC, 0, 0);
         Node mask = b.current();
         return b.layer(layer, x, offset, mask);
     }

@@ -4,9 +4,9 @@ import dev.stride.core.MemoryDesc;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
-import dev.stride.nn.layers.Activation;
-import dev.stride.nn.layers.BatchNorm;
-import dev.stride.nn.layers.Conv;
+import dev.stride.nn.layers.ActivationLayer;
+import dev.stride.nn.layers.BatchNormLayer;
+import dev.stride.nn.layers.ConvLayer;
 import dev.stride.tensor.Sum;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -36,7 +36,7 @@ final class Planner {
     record Group(Node primary, Node tail, LayerOp op, String fusion) {}
 
     private final Map<Node, Node> absorbedInto = new IdentityHashMap<>();
-    private final Map<Node, Activation> fusedActivation = new IdentityHashMap<>();
+    private final Map<Node, ActivationLayer> fusedActivation = new IdentityHashMap<>();
     private final Map<Node, Node> foldedBatchNorm = new IdentityHashMap<>();
     private final Map<Node, Node> tail = new IdentityHashMap<>();
     private final Map<Node, List<Node>> consumers = new IdentityHashMap<>();
@@ -131,9 +131,9 @@ final class Planner {
                 continue;
             }
             Node cur = n;
-            if (mode == Mode.INFERENCE && options.foldBatchNorm() && n.layer() instanceof Conv) {
+            if (mode == Mode.INFERENCE && options.foldBatchNorm() && n.layer() instanceof ConvLayer) {
                 Node next = soleConsumer(spec, cur);
-                if (next != null && next.layer() instanceof BatchNorm) {
+                if (next != null && next.layer() instanceof BatchNormLayer) {
                     foldedBatchNorm.put(n, next);
                     absorbedInto.put(next, n);
                     cur = next;
@@ -141,7 +141,7 @@ final class Planner {
             }
             if (options.fuse()) {
                 Node next = soleConsumer(spec, cur);
-                if (next != null && next.layer() instanceof Activation a && n.layer().fuses(a, mode)) {
+                if (next != null && next.layer() instanceof ActivationLayer a && n.layer().fuses(a, mode)) {
                     fusedActivation.put(n, a);
                     absorbedInto.put(next, n);
                     cur = next;

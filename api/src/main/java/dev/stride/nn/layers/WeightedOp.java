@@ -62,7 +62,7 @@ final class WeightedOp implements LayerOp {
     WeightedOp(PlanContext ctx, Family family, String kind) {
         this.ctx = ctx;
         this.family = family;
-        Activation act = ctx.fusedActivation();
+        ActivationLayer act = ctx.fusedActivation();
         PostOps post = null;
         if (act != null) {
             post = PostOps.create(ctx.scope()).eltwise(act.algorithm(), act.alpha(), act.beta());
@@ -99,7 +99,7 @@ final class WeightedOp implements LayerOp {
     @Override
     public void planBackward(Tensor diffOutput, List<Tensor> diffInputs) {
         Tensor diffDst = diffOutput;
-        Activation act = ctx.fusedActivation();
+        ActivationLayer act = ctx.fusedActivation();
         if (act != null) {
             // The post-op's derivative, recovered from its output (the *_USE_DST algorithms).
             Eltwise.Algorithm fromDst = fromDst(act.algorithm());
@@ -144,7 +144,7 @@ final class WeightedOp implements LayerOp {
     }
 
     /** Whether a layer with weights can run {@code act} as a post-op in plans of {@code mode}. */
-    static boolean canFuse(Activation act, Mode mode) {
+    static boolean canFuse(ActivationLayer act, Mode mode) {
         if (mode == Mode.INFERENCE) {
             return !Eltwise.usesDstForBackward(act.algorithm());
         }

@@ -1,6 +1,8 @@
 package dev.stride.nn;
 
+import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
+import dev.stride.core.Reorder;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
@@ -174,9 +176,9 @@ final class Planner {
     }
 
     private Runnable reorderStep(Tensor src, Tensor dst) {
-        dev.stride.core.Reorder r = dev.stride.core.Reorder.create(scope, src.desc(), dst.desc());
+        Reorder r = Reorder.create(scope, src.desc(), dst.desc());
         reorders++;
-        dev.stride.core.ExecArgs args = r.bind(scope, src, dst);
+        ExecArgs args = r.bind(scope, src, dst);
         return () -> r.execute(stream, args);
     }
 
@@ -275,7 +277,7 @@ final class Planner {
         float[] ones = new float[srcs.length];
         Arrays.fill(ones, 1f);
         Sum.Forward sum = Sum.Forward.create(scope, name + ".grad_sum", ones, descs);
-        dev.stride.core.ExecArgs args = sum.bind(scope, dst, srcs);
+        ExecArgs args = sum.bind(scope, dst, srcs);
         return () -> sum.execute(stream, args);
     }
 

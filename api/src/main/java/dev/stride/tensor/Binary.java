@@ -277,7 +277,7 @@ public final class Binary {
                     toDiffSrc1.add(new Stage(r.primitive(), io -> r.primitive().args().add(Arg.FROM, io.diffDst())
                             .add(Arg.TO, io.diffSrc1())));
                 } else if (alg == Algorithm.SUB) {
-                    dev.stride.eltwise.Eltwise.Forward neg = dev.stride.eltwise.Eltwise.Forward.create(own,
+                    Eltwise.Forward neg = Eltwise.Forward.create(own,
                             name + ".negate", dy, Eltwise.Algorithm.LINEAR, -1f, 0f, PropKind.INFERENCE);
                     toDiffSrc1.add(new Stage(neg.primitive(), io -> neg.primitive().args().add(Arg.SRC, io.diffDst())
                             .add(Arg.DST, io.diffSrc1())));

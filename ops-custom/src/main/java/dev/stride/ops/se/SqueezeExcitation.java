@@ -16,6 +16,7 @@ import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.eltwise.Eltwise;
 import dev.stride.linear.InnerProduct;
+import dev.stride.ops.DenseLayout;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -445,7 +446,7 @@ public final class SqueezeExcitation extends NativeResource {
         if (t == null) {
             throw new IllegalArgumentException(name + ": no tensor given for " + what);
         }
-        if (!Arrays.equals(t.dims(), g.srcDims()) || !dev.stride.ops.DenseLayout.isF32(t.desc(), layout.oneDnnLabel())) {
+        if (!Arrays.equals(t.dims(), g.srcDims()) || !DenseLayout.isF32(t.desc(), layout.oneDnnLabel())) {
             throw new IllegalArgumentException(name + ": " + what + " must be " + srcDesc.shapeString() + " (N x C x H x W, "
                     + layout + "), got tensor '" + t.name() + "' " + t.desc().shapeString());
         }

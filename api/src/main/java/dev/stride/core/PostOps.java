@@ -1,6 +1,7 @@
 package dev.stride.core;
 
 import dev.stride.bindings.dnnl.dnnl_h;
+import dev.stride.eltwise.Eltwise;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -34,7 +35,7 @@ public final class PostOps extends NativeResource {
     }
 
     /** Appends {@code dst = alg(dst; alpha, beta)}. */
-    public PostOps eltwise(Algorithm.Eltwise alg, float alpha, float beta) {
+    public PostOps eltwise(Eltwise.Algorithm alg, float alpha, float beta) {
         ensureOpen();
         Dnnl.check(dnnl_h.dnnl_post_ops_append_eltwise(handle.get(), alg.value(), alpha, beta),
                 "append eltwise post-op " + alg);

@@ -1,7 +1,6 @@
 package dev.stride.eltwise;
 
 import dev.stride.bindings.dnnl.dnnl_h;
-import dev.stride.core.Algorithm;
 import dev.stride.core.Arg;
 import dev.stride.core.Engine;
 import dev.stride.core.ExecArgs;
@@ -12,6 +11,7 @@ import dev.stride.core.PrimitiveOp;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
+import java.util.function.IntSupplier;
 
 /**
  * Element-wise functions {@code dst = f(src; alpha, beta)} (ReLU, tanh, sigmoid, ...), oneDNN's eltwise
@@ -42,8 +42,53 @@ import dev.stride.core.Tensor;
 public final class Eltwise {
     private Eltwise() {}
 
+    /** Element-wise functions: forward formula and its derivative are oneDNN's. */
+    public enum Algorithm {
+        RELU("relu", dnnl_h::dnnl_eltwise_relu),
+        TANH("tanh", dnnl_h::dnnl_eltwise_tanh),
+        ELU("elu", dnnl_h::dnnl_eltwise_elu),
+        SQUARE("square", dnnl_h::dnnl_eltwise_square),
+        ABS("abs", dnnl_h::dnnl_eltwise_abs),
+        SQRT("sqrt", dnnl_h::dnnl_eltwise_sqrt),
+        LINEAR("linear", dnnl_h::dnnl_eltwise_linear),
+        SOFT_RELU("soft_relu", dnnl_h::dnnl_eltwise_soft_relu),
+        LOGISTIC("sigmoid", dnnl_h::dnnl_eltwise_logistic),
+        EXP("exp", dnnl_h::dnnl_eltwise_exp),
+        GELU_TANH("gelu_tanh", dnnl_h::dnnl_eltwise_gelu_tanh),
+        GELU_ERF("gelu_erf", dnnl_h::dnnl_eltwise_gelu_erf),
+        SWISH("swish", dnnl_h::dnnl_eltwise_swish),
+        LOG("log", dnnl_h::dnnl_eltwise_log),
+        CLIP("clip", dnnl_h::dnnl_eltwise_clip),
+        CLIP_V2("clip_v2", dnnl_h::dnnl_eltwise_clip_v2),
+        POW("pow", dnnl_h::dnnl_eltwise_pow),
+        HARDSWISH("hardswish", dnnl_h::dnnl_eltwise_hardswish),
+        HARDSIGMOID("hardsigmoid", dnnl_h::dnnl_eltwise_hardsigmoid),
+        RELU_USE_DST("relu(dst)", dnnl_h::dnnl_eltwise_relu_use_dst_for_bwd),
+        TANH_USE_DST("tanh(dst)", dnnl_h::dnnl_eltwise_tanh_use_dst_for_bwd),
+        ELU_USE_DST("elu(dst)", dnnl_h::dnnl_eltwise_elu_use_dst_for_bwd),
+        SQRT_USE_DST("sqrt(dst)", dnnl_h::dnnl_eltwise_sqrt_use_dst_for_bwd),
+        LOGISTIC_USE_DST("sigmoid(dst)", dnnl_h::dnnl_eltwise_logistic_use_dst_for_bwd),
+        EXP_USE_DST("exp(dst)", dnnl_h::dnnl_eltwise_exp_use_dst_for_bwd);
+
+        private final String label;
+        private final IntSupplier value;
+
+        Algorithm(String label, IntSupplier value) {
+            this.label = label;
+            this.value = value;
+        }
+
+        public String label() {
+            return label;
+        }
+
+        public int value() {
+            return value.getAsInt();
+        }
+    }
+
     /** Whether {@code alg}'s backward pass reads {@code dst} (the {@code *_USE_DST} variants) instead of {@code src}. */
-    public static boolean usesDstForBackward(Algorithm.Eltwise alg) {
+    public static boolean usesDstForBackward(Algorithm alg) {
         return switch (alg) {
             case RELU_USE_DST, TANH_USE_DST, ELU_USE_DST, SQRT_USE_DST, LOGISTIC_USE_DST, EXP_USE_DST -> true;
             default -> false;
@@ -51,17 +96,17 @@ public final class Eltwise {
     }
 
     /** Rejects parameters oneDNN would refuse or that make no sense, before any native call. */
-    static void validate(String name, Algorithm.Eltwise alg, float alpha, float beta) {
+    static void validate(String name, Algorithm alg, float alpha, float beta) {
         if (!Float.isFinite(alpha) || !Float.isFinite(beta)) {
             throw new IllegalArgumentException(name + ": eltwise " + alg.label() + " needs finite alpha and beta, got alpha="
                     + alpha + ", beta=" + beta);
         }
-        if ((alg == Algorithm.Eltwise.CLIP || alg == Algorithm.Eltwise.CLIP_V2) && alpha > beta) {
+        if ((alg == Algorithm.CLIP || alg == Algorithm.CLIP_V2) && alpha > beta) {
             throw new IllegalArgumentException(name + ": " + alg.label() + " = min(beta, max(alpha, x)) needs alpha <= beta, got alpha="
                     + alpha + " > beta=" + beta);
         }
         // Recovering the derivative from dst needs a monotone map with dst and src of the same sign.
-        if ((alg == Algorithm.Eltwise.RELU_USE_DST || alg == Algorithm.Eltwise.ELU_USE_DST) && alpha < 0) {
+        if ((alg == Algorithm.RELU_USE_DST || alg == Algorithm.ELU_USE_DST) && alpha < 0) {
             throw new IllegalArgumentException(name + ": " + alg.label() + " takes its derivative from dst, which needs alpha >= 0, got alpha="
                     + alpha);
         }
@@ -69,12 +114,12 @@ public final class Eltwise {
 
     /** The forward primitive for one source layout. */
     public static final class Forward extends PrimitiveOp {
-        private final Algorithm.Eltwise alg;
+        private final Algorithm alg;
         private final float alpha;
         private final float beta;
         private final PropKind mode;
 
-        private Forward(Scope scope, String name, Algorithm.Eltwise alg, float alpha, float beta, PropKind mode,
+        private Forward(Scope scope, String name, Algorithm alg, float alpha, float beta, PropKind mode,
                 Primitive primitive) {
             this.alg = alg;
             this.alpha = alpha;
@@ -87,7 +132,7 @@ public final class Eltwise {
          * Creates {@code dst = alg(src; alpha, beta)} for sources laid out as {@code src} (a concrete layout,
          * not {@code any}); {@code mode} says whether the backward pass will follow.
          */
-        public static Forward create(Scope scope, String name, MemoryDesc src, Algorithm.Eltwise alg, float alpha,
+        public static Forward create(Scope scope, String name, MemoryDesc src, Algorithm alg, float alpha,
                 float beta, PropKind mode) {
             if (src.isAny()) {
                 throw new IllegalArgumentException(name + ": eltwise needs a concrete source layout, not 'any'");
@@ -104,7 +149,7 @@ public final class Eltwise {
             }
         }
 
-        public Algorithm.Eltwise algorithm() {
+        public Algorithm algorithm() {
             return alg;
         }
 
@@ -160,7 +205,7 @@ public final class Eltwise {
                 throw new IllegalArgumentException(name + ": a backward pass needs a forward created for TRAINING, '"
                         + forward.name() + "' was created for " + forward.mode());
             }
-            Algorithm.Eltwise alg = forward.algorithm();
+            Algorithm alg = forward.algorithm();
             MemoryDesc data = usesDstForBackward(alg) ? forward.dstDesc() : forward.srcDesc();
             float alpha = forward.alpha();
             float beta = forward.beta();

@@ -1,6 +1,6 @@
 package dev.stride.nn;
 
-import dev.stride.nn.layers.Activation;
+import dev.stride.nn.layers.ActivationLayer;
 import java.util.List;
 
 /**
@@ -54,7 +54,7 @@ public interface Layer {
      * own primitive (a post-op or fused flag) in plans of {@code mode}. The planner then hands it over as
      * {@link PlanContext#fusedActivation()}.
      */
-    default boolean fuses(Activation next, Mode mode) {
+    default boolean fuses(ActivationLayer next, Mode mode) {
         return false;
     }
 }

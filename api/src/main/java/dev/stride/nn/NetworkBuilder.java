@@ -1,19 +1,21 @@
 package dev.stride.nn;
 
 import dev.stride.conv.Convolution;
-import dev.stride.core.Algorithm;
 import dev.stride.core.Shapes;
-import dev.stride.nn.layers.Activation;
-import dev.stride.nn.layers.Add;
-import dev.stride.nn.layers.BatchNorm;
-import dev.stride.nn.layers.Concat;
-import dev.stride.nn.layers.Conv;
-import dev.stride.nn.layers.Dense;
-import dev.stride.nn.layers.Dropout;
-import dev.stride.nn.layers.Flatten;
-import dev.stride.nn.layers.LayerNorm;
-import dev.stride.nn.layers.Pool;
-import dev.stride.nn.layers.Softmax;
+import dev.stride.eltwise.Eltwise;
+import dev.stride.nn.layers.ActivationLayer;
+import dev.stride.nn.layers.AddLayer;
+import dev.stride.nn.layers.BatchNormLayer;
+import dev.stride.nn.layers.ConcatLayer;
+import dev.stride.nn.layers.ConvLayer;
+import dev.stride.nn.layers.DenseLayer;
+import dev.stride.nn.layers.DropoutLayer;
+import dev.stride.nn.layers.FlattenLayer;
+import dev.stride.nn.layers.LayerNormLayer;
+import dev.stride.nn.layers.PoolLayer;
+import dev.stride.nn.layers.SoftmaxLayer;
+import dev.stride.norm.BatchNorm;
+import dev.stride.norm.LayerNorm;
 import dev.stride.pool.Pooling;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -116,7 +118,7 @@ public final class NetworkBuilder {
     }
 
     public NetworkBuilder conv(Convolution.Params params) {
-        return layer(new Conv(params));
+        return layer(new ConvLayer(params));
     }
 
     /** {@code K} filters of extent {@code F}, stride 1, "same" padding (the seed's default sizing). */
@@ -125,15 +127,15 @@ public final class NetworkBuilder {
     }
 
     public NetworkBuilder relu() {
-        return layer(Activation.relu());
+        return layer(ActivationLayer.relu());
     }
 
-    public NetworkBuilder activation(Algorithm.Eltwise algorithm, float alpha, float beta) {
-        return layer(new Activation(algorithm, alpha, beta));
+    public NetworkBuilder activation(Eltwise.Algorithm algorithm, float alpha, float beta) {
+        return layer(new ActivationLayer(algorithm, alpha, beta));
     }
 
     public NetworkBuilder pool(Pooling.Params params) {
-        return layer(new Pool(params));
+        return layer(new PoolLayer(params));
     }
 
     public NetworkBuilder maxPool(int extent, int stride) {
@@ -153,28 +155,28 @@ public final class NetworkBuilder {
     }
 
     public NetworkBuilder batchNorm() {
-        return layer(new BatchNorm(dev.stride.norm.BatchNorm.Params.defaults()));
+        return layer(new BatchNormLayer(BatchNorm.Params.defaults()));
     }
 
     public NetworkBuilder layerNorm() {
-        return layer(new LayerNorm(dev.stride.norm.LayerNorm.Params.defaults()));
+        return layer(new LayerNormLayer(LayerNorm.Params.defaults()));
     }
 
     /** Fully connected layer with {@code outFeatures} outputs and a bias. */
     public NetworkBuilder fc(long outFeatures) {
-        return layer(new Dense(outFeatures, true));
+        return layer(new DenseLayer(outFeatures, true));
     }
 
     public NetworkBuilder dropout(double p) {
-        return layer(new Dropout(p));
+        return layer(new DropoutLayer(p));
     }
 
     public NetworkBuilder flatten() {
-        return layer(new Flatten());
+        return layer(new FlattenLayer());
     }
 
     public NetworkBuilder softmax() {
-        return layer(new Softmax());
+        return layer(new SoftmaxLayer());
     }
 
     /** Residual join: the current node plus {@code others} (same shapes). */
@@ -182,7 +184,7 @@ public final class NetworkBuilder {
         Node[] in = new Node[others.length + 1];
         in[0] = current;
         System.arraycopy(others, 0, in, 1, others.length);
-        return layer(new Add(in.length), in);
+        return layer(new AddLayer(in.length), in);
     }
 
     /** Channel concatenation of the current node and {@code others}. */
@@ -190,7 +192,7 @@ public final class NetworkBuilder {
         Node[] in = new Node[others.length + 1];
         in[0] = current;
         System.arraycopy(others, 0, in, 1, others.length);
-        return layer(new Concat(in.length), in);
+        return layer(new ConcatLayer(in.length), in);
     }
 
     /**

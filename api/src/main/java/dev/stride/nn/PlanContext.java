@@ -7,7 +7,7 @@ import dev.stride.core.Reorder;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
-import dev.stride.nn.layers.Activation;
+import dev.stride.nn.layers.ActivationLayer;
 import java.util.List;
 
 /**
@@ -22,10 +22,10 @@ public final class PlanContext {
     private final Planner planner;
     private final Node node;
     private final List<Tensor> inputs;
-    private final Activation fusedActivation;
+    private final ActivationLayer fusedActivation;
     private final Node foldedBatchNorm;
 
-    PlanContext(Planner planner, Node node, List<Tensor> inputs, Activation fusedActivation, Node foldedBatchNorm) {
+    PlanContext(Planner planner, Node node, List<Tensor> inputs, ActivationLayer fusedActivation, Node foldedBatchNorm) {
         this.planner = planner;
         this.node = node;
         this.inputs = List.copyOf(inputs);
@@ -103,7 +103,7 @@ public final class PlanContext {
      * The activation the planner fused into this layer (it applies it to its output and, in training,
      * differentiates through it), or null. Only offered to layers whose {@link Layer#fuses} accepted it.
      */
-    public Activation fusedActivation() {
+    public ActivationLayer fusedActivation() {
         return fusedActivation;
     }
 

@@ -1,12 +1,14 @@
 package dev.stride.nn;
 
+import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
+import dev.stride.core.Reorder;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
-import dev.stride.nn.layers.Activation;
-import dev.stride.nn.layers.BatchNorm;
-import dev.stride.nn.layers.Conv;
+import dev.stride.nn.layers.ActivationLayer;
+import dev.stride.nn.layers.BatchNormLayer;
+import dev.stride.nn.layers.ConvLayer;
 import dev.stride.tensor.Sum;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -36,7 +38,7 @@ final class Planner {
     record Group(Node primary, Node tail, LayerOp op, String fusion) {}
 
     private final Map<Node, Node> absorbedInto = new IdentityHashMap<>();
-    private final Map<Node, Activation> fusedActivation = new IdentityHashMap<>();
+    private final Map<Node, ActivationLayer> fusedActivation = new IdentityHashMap<>();
     private final Map<Node, Node> foldedBatchNorm = new IdentityHashMap<>();
     private final Map<Node, Node> tail = new IdentityHashMap<>();
     private final Map<Node, List<Node>> consumers = new IdentityHashMap<>();
@@ -131,9 +133,9 @@ final class Planner {
                 continue;
             }
             Node cur = n;
-            if (mode == Mode.INFERENCE && options.foldBatchNorm() && n.layer() instanceof Conv) {
+            if (mode == Mode.INFERENCE && options.foldBatchNorm() && n.layer() instanceof ConvLayer) {
                 Node next = soleConsumer(spec, cur);
-                if (next != null && next.layer() instanceof BatchNorm) {
+                if (next != null && next.layer() instanceof BatchNormLayer) {
                     foldedBatchNorm.put(n, next);
                     absorbedInto.put(next, n);
                     cur = next;
@@ -141,7 +143,7 @@ final class Planner {
             }
             if (options.fuse()) {
                 Node next = soleConsumer(spec, cur);
-                if (next != null && next.layer() instanceof Activation a && n.layer().fuses(a, mode)) {
+                if (next != null && next.layer() instanceof ActivationLayer a && n.layer().fuses(a, mode)) {
                     fusedActivation.put(n, a);
                     absorbedInto.put(next, n);
                     cur = next;
@@ -174,9 +176,9 @@ final class Planner {
     }
 
     private Runnable reorderStep(Tensor src, Tensor dst) {
-        dev.stride.core.Reorder r = dev.stride.core.Reorder.create(scope, src.desc(), dst.desc());
+        Reorder r = Reorder.create(scope, src.desc(), dst.desc());
         reorders++;
-        dev.stride.core.ExecArgs args = r.bind(scope, src, dst);
+        ExecArgs args = r.bind(scope, src, dst);
         return () -> r.execute(stream, args);
     }
 
@@ -275,7 +277,7 @@ final class Planner {
         float[] ones = new float[srcs.length];
         Arrays.fill(ones, 1f);
         Sum.Forward sum = Sum.Forward.create(scope, name + ".grad_sum", ones, descs);
-        dev.stride.core.ExecArgs args = sum.bind(scope, dst, srcs);
+        ExecArgs args = sum.bind(scope, dst, srcs);
         return () -> sum.execute(stream, args);
     }
 

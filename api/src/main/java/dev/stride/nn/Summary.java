@@ -1,7 +1,7 @@
 package dev.stride.nn;
 
-import dev.stride.nn.layers.Conv;
-import dev.stride.nn.layers.Pool;
+import dev.stride.nn.layers.ConvLayer;
+import dev.stride.nn.layers.PoolLayer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -40,7 +40,7 @@ public final class Summary {
             return;
         }
         Shape in = n.inputs().getFirst().shape();
-        if (n.layer() instanceof Conv) {
+        if (n.layer() instanceof ConvLayer) {
             Window w = n.layer().window(List.of(in));
             boolean big = false;
             for (long f : w.extent()) {
@@ -65,7 +65,7 @@ public final class Summary {
                         + " (or \"same\") keeps the size");
             }
         }
-        if (n.layer() instanceof Pool || n.layer() instanceof Conv) {
+        if (n.layer() instanceof PoolLayer || n.layer() instanceof ConvLayer) {
             Window w = n.layer().window(List.of(in));
             if (!w.global()) {
                 for (int i = 0; i < w.stride().length; i++) {

@@ -1,7 +1,6 @@
 package dev.stride.tensor;
 
 import dev.stride.bindings.dnnl.dnnl_h;
-import dev.stride.core.Algorithm;
 import dev.stride.core.Arg;
 import dev.stride.core.Engine;
 import dev.stride.core.ExecArgs;
@@ -16,6 +15,7 @@ import dev.stride.core.Reorder;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
+import dev.stride.eltwise.Eltwise;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -48,7 +48,7 @@ public final class Binary {
     private Binary() {}
 
     /** The operator. */
-    public enum Alg {
+    public enum Algorithm {
         ADD("add", dnnl_h::dnnl_binary_add),
         SUB("sub", dnnl_h::dnnl_binary_sub),
         MUL("mul", dnnl_h::dnnl_binary_mul),
@@ -59,7 +59,7 @@ public final class Binary {
         private final String label;
         private final IntSupplier value;
 
-        Alg(String label, IntSupplier value) {
+        Algorithm(String label, IntSupplier value) {
             this.label = label;
             this.value = value;
         }
@@ -83,7 +83,7 @@ public final class Binary {
      * broadcasts onto {@code src0}, e.g. {@code add1: binary add: cannot broadcast [2, 3, 4] with [2, 5, 4]:
      * dimension 1 is 3 vs 5}.
      */
-    public static long[] broadcastDims(String name, Alg alg, long[] src0, long[] src1) {
+    public static long[] broadcastDims(String name, Algorithm alg, long[] src0, long[] src1) {
         String what = name + ": binary " + alg.label() + ": ";
         Dims.require(name, "src0", src0);
         Dims.require(name, "src1", src1);
@@ -109,11 +109,11 @@ public final class Binary {
 
     /** The forward primitive for given operand layouts. */
     public static final class Forward extends PrimitiveOp {
-        private final Alg alg;
+        private final Algorithm alg;
         private final long[] src0Dims;
         private final long[] src1Dims;
 
-        private Forward(Scope scope, String name, Alg alg, long[] src0Dims, long[] src1Dims, Primitive primitive) {
+        private Forward(Scope scope, String name, Algorithm alg, long[] src0Dims, long[] src1Dims, Primitive primitive) {
             this.alg = alg;
             this.src0Dims = src0Dims;
             this.src1Dims = src1Dims;
@@ -125,7 +125,7 @@ public final class Binary {
          * {@code src1} may be concrete or {@code any}; the destination takes {@code src0}'s layout.
          * {@code postOps} may be null. Shapes are checked before any native call.
          */
-        public static Forward create(Scope scope, String name, Alg alg, MemoryDesc src0, MemoryDesc src1, PostOps postOps) {
+        public static Forward create(Scope scope, String name, Algorithm alg, MemoryDesc src0, MemoryDesc src1, PostOps postOps) {
             long[] d0 = src0.dims();
             long[] d1 = src1.dims();
             long[] dst = broadcastDims(name, alg, d0, d1);
@@ -148,14 +148,14 @@ public final class Binary {
         }
 
         /** Plain row-major operands, no post-ops. */
-        public static Forward create(Scope scope, String name, Alg alg, long[] src0Dims, long[] src1Dims) {
+        public static Forward create(Scope scope, String name, Algorithm alg, long[] src0Dims, long[] src1Dims) {
             broadcastDims(name, alg, src0Dims, src1Dims);
             try (Scope tmp = Scope.open(name + ".descs")) {
                 return create(scope, name, alg, MemoryDesc.plain(tmp, src0Dims), MemoryDesc.plain(tmp, src1Dims), null);
             }
         }
 
-        public Alg alg() {
+        public Algorithm alg() {
             return alg;
         }
 
@@ -213,7 +213,7 @@ public final class Binary {
         private record Stage(Primitive primitive, Function<Io, ExecArgs.Builder> args) {}
 
         private final String name;
-        private final Alg alg;
+        private final Algorithm alg;
         private final Scope own;
         private final MemoryDesc diffDstDesc;
         private final MemoryDesc diffSrc0Desc;
@@ -226,7 +226,7 @@ public final class Binary {
         private Backward(Scope scope, String name, Forward fwd) {
             super(scope);
             this.name = name;
-            this.productBuffer = fwd.alg() == Alg.MUL && !Arrays.equals(fwd.src0Dims, fwd.src1Dims);
+            this.productBuffer = fwd.alg() == Algorithm.MUL && !Arrays.equals(fwd.src0Dims, fwd.src1Dims);
             this.alg = fwd.alg();
             this.own = scope.child(name);
             try {
@@ -241,8 +241,8 @@ public final class Binary {
                 this.diffSrc1Desc = broadcast ? s1Desc : dy;
 
                 // diff_src0
-                if (alg == Alg.MUL) {
-                    Forward m = Forward.create(own, name + ".dy*src1", Alg.MUL, dy, s1Desc, null);
+                if (alg == Algorithm.MUL) {
+                    Forward m = Forward.create(own, name + ".dy*src1", Algorithm.MUL, dy, s1Desc, null);
                     toDiffSrc0.add(new Stage(m.primitive(), io -> m.primitive().args().add(Arg.SRC, io.diffDst())
                             .add(Arg.SRC_1, need(io.src1(), "src1")).add(Arg.DST, io.diffSrc0())));
                 } else {
@@ -254,31 +254,31 @@ public final class Binary {
 
                 // diff_src1: the per-element contribution g, then summed over the broadcast dims.
                 Function<Io, Tensor> g;
-                if (alg == Alg.MUL) {
-                    Forward m = Forward.create(own, name + ".dy*src0", Alg.MUL, dy, s0Desc, null);
+                if (alg == Algorithm.MUL) {
+                    Forward m = Forward.create(own, name + ".dy*src0", Algorithm.MUL, dy, s0Desc, null);
                     toDiffSrc1.add(new Stage(m.primitive(), io -> m.primitive().args().add(Arg.SRC, io.diffDst())
                             .add(Arg.SRC_1, need(io.src0(), "src0")).add(Arg.DST, broadcast ? io.product() : io.diffSrc1())));
                     g = Io::product;
                 } else {
                     g = Io::diffDst;
                 }
-                float scale = alg == Alg.SUB ? -1f : 1f;
+                float scale = alg == Algorithm.SUB ? -1f : 1f;
                 if (broadcast) {
                     try (Scope tmp = Scope.open(name + ".postops")) {
                         PostOps ops = scale == 1f ? null
-                                : PostOps.create(tmp).eltwise(Algorithm.Eltwise.LINEAR, scale, 0f);
+                                : PostOps.create(tmp).eltwise(Eltwise.Algorithm.LINEAR, scale, 0f);
                         Reduction.Forward red = Reduction.Forward.create(own, name + ".sum-over-broadcast",
-                                Reduction.Alg.SUM, dy, s1Desc, ops);
+                                Reduction.Algorithm.SUM, dy, s1Desc, ops);
                         toDiffSrc1.add(new Stage(red.primitive(), io -> red.primitive().args().add(Arg.SRC, g.apply(io))
                                 .add(Arg.DST, io.diffSrc1())));
                     }
-                } else if (alg == Alg.ADD) {
+                } else if (alg == Algorithm.ADD) {
                     Reorder r = Reorder.create(own, dy, dy);
                     toDiffSrc1.add(new Stage(r.primitive(), io -> r.primitive().args().add(Arg.FROM, io.diffDst())
                             .add(Arg.TO, io.diffSrc1())));
-                } else if (alg == Alg.SUB) {
-                    dev.stride.eltwise.Eltwise.Forward neg = dev.stride.eltwise.Eltwise.Forward.create(own,
-                            name + ".negate", dy, Algorithm.Eltwise.LINEAR, -1f, 0f, PropKind.INFERENCE);
+                } else if (alg == Algorithm.SUB) {
+                    Eltwise.Forward neg = Eltwise.Forward.create(own,
+                            name + ".negate", dy, Eltwise.Algorithm.LINEAR, -1f, 0f, PropKind.INFERENCE);
                     toDiffSrc1.add(new Stage(neg.primitive(), io -> neg.primitive().args().add(Arg.SRC, io.diffDst())
                             .add(Arg.DST, io.diffSrc1())));
                 }

@@ -33,7 +33,7 @@ public final class Reduction {
     private Reduction() {}
 
     /** The reduction operator. */
-    public enum Alg {
+    public enum Algorithm {
         SUM("sum", dnnl_h::dnnl_reduction_sum),
         MEAN("mean", dnnl_h::dnnl_reduction_mean),
         MAX("max", dnnl_h::dnnl_reduction_max),
@@ -43,7 +43,7 @@ public final class Reduction {
         private final String label;
         private final IntSupplier value;
 
-        Alg(String label, IntSupplier value) {
+        Algorithm(String label, IntSupplier value) {
             this.label = label;
             this.value = value;
         }
@@ -89,10 +89,10 @@ public final class Reduction {
 
     /** The forward primitive for one source layout. */
     public static final class Forward extends PrimitiveOp {
-        private final Alg alg;
+        private final Algorithm alg;
         private final int[] reduced;
 
-        private Forward(Scope scope, String name, Alg alg, int[] reduced, Primitive primitive) {
+        private Forward(Scope scope, String name, Algorithm alg, int[] reduced, Primitive primitive) {
             this.alg = alg;
             this.reduced = reduced;
             super(scope, name, primitive);
@@ -102,7 +102,7 @@ public final class Reduction {
          * Creates {@code dst = alg over the reduced dims of src}; {@code src} is a concrete layout, {@code dst}
          * may be {@code any} (oneDNN then picks one like the source's). {@code postOps} may be null.
          */
-        public static Forward create(Scope scope, String name, Alg alg, MemoryDesc src, MemoryDesc dst, PostOps postOps) {
+        public static Forward create(Scope scope, String name, Algorithm alg, MemoryDesc src, MemoryDesc dst, PostOps postOps) {
             int[] reduced = Reduction.reducedDims(name, src.dims(), dst.dims());
             if (src.isAny()) {
                 throw new IllegalArgumentException(name + ": reduction needs a concrete source layout, not 'any'");
@@ -121,14 +121,14 @@ public final class Reduction {
         }
 
         /** Plain row-major source and destination. */
-        public static Forward create(Scope scope, String name, Alg alg, long[] srcDims, long[] dstDims) {
+        public static Forward create(Scope scope, String name, Algorithm alg, long[] srcDims, long[] dstDims) {
             Reduction.reducedDims(name, srcDims, dstDims);
             try (Scope tmp = Scope.open(name + ".descs")) {
                 return create(scope, name, alg, MemoryDesc.plain(tmp, srcDims), MemoryDesc.plain(tmp, dstDims), null);
             }
         }
 
-        public Alg alg() {
+        public Algorithm alg() {
             return alg;
         }
 

@@ -1,6 +1,5 @@
 package dev.stride.bench;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.Dnnl;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
@@ -56,7 +55,7 @@ public class TinyEltwiseBench {
         scope = dev.stride.core.Scope.open("TinyEltwiseBench");
         stream = Stream.create(scope);
         MemoryDesc plain = MemoryDesc.plain(scope, DIMS);
-        relu = Eltwise.Forward.create(scope, "relu", plain, Algorithm.Eltwise.RELU, 0f, 0f, PropKind.INFERENCE);
+        relu = Eltwise.Forward.create(scope, "relu", plain, Eltwise.Algorithm.RELU, 0f, 0f, PropKind.INFERENCE);
         Tensor src = ConvForwardBench.fill(Tensor.allocate(scope, "src", relu.srcDesc()), -0.5f);
         Tensor dst = Tensor.allocate(scope, "dst", relu.dstDesc());
         args = relu.bind(scope, src, dst);

@@ -12,7 +12,7 @@ import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.tensor.Binary;
-import dev.stride.tensor.Binary.Alg;
+import dev.stride.tensor.Binary.Algorithm;
 import dev.stride.tensor.Steps;
 import dev.stride.testing.Check;
 import java.util.SplittableRandom;
@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Binary ops with broadcasting, forward and the add/sub/mul gradients, against naive references. */
 class BinaryTest {
 
-    static DoubleBinaryOperator op(Alg alg) {
+    static DoubleBinaryOperator op(Algorithm alg) {
         return switch (alg) {
             case ADD -> Double::sum;
             case SUB -> (a, b) -> a - b;
@@ -39,26 +39,26 @@ class BinaryTest {
 
     static java.util.stream.Stream<Arguments> shapes() {
         Builder<Arguments> b = java.util.stream.Stream.builder();
-        for (Alg alg : Alg.values()) {
+        for (Algorithm alg : Algorithm.values()) {
             b.add(Arguments.of(alg, new long[] {2, 5, 3, 7}, new long[] {1, 5, 1, 1}));  // per-channel
             b.add(Arguments.of(alg, new long[] {2, 3, 4, 5}, new long[] {1, 1, 1, 1}));  // scalar-like
             b.add(Arguments.of(alg, new long[] {3, 4, 5}, new long[] {3, 4, 5}));        // same shape
         }
-        b.add(Arguments.of(Alg.ADD, new long[] {2, 3, 4}, new long[] {2, 1, 4}));       // middle dim
-        b.add(Arguments.of(Alg.MUL, new long[] {1, 3, 5, 6}, new long[] {1, 3, 5, 1})); // batch 1, last dim
-        b.add(Arguments.of(Alg.SUB, new long[] {4, 7}, new long[] {1, 7}));             // row vector
-        b.add(Arguments.of(Alg.MUL, new long[] {2, 3, 3, 4, 5}, new long[] {2, 3, 1, 1, 1})); // 5D per (n, c)
-        b.add(Arguments.of(Alg.ADD, new long[] {9}, new long[] {1}));
+        b.add(Arguments.of(Algorithm.ADD, new long[] {2, 3, 4}, new long[] {2, 1, 4}));       // middle dim
+        b.add(Arguments.of(Algorithm.MUL, new long[] {1, 3, 5, 6}, new long[] {1, 3, 5, 1})); // batch 1, last dim
+        b.add(Arguments.of(Algorithm.SUB, new long[] {4, 7}, new long[] {1, 7}));             // row vector
+        b.add(Arguments.of(Algorithm.MUL, new long[] {2, 3, 3, 4, 5}, new long[] {2, 3, 1, 1, 1})); // 5D per (n, c)
+        b.add(Arguments.of(Algorithm.ADD, new long[] {9}, new long[] {1}));
         return b.build();
     }
 
     @ParameterizedTest(name = "{0} {1} with {2}")
     @MethodSource("shapes")
-    void forwardMatchesNaiveBroadcast(Alg alg, long[] d0, long[] d1) {
+    void forwardMatchesNaiveBroadcast(Algorithm alg, long[] d0, long[] d1) {
         SplittableRandom r = new SplittableRandom(d0.length * 31L + alg.ordinal());
         float[] a = Check.random(r, count(d0));
         float[] b = Check.random(r, count(d1));
-        if (alg == Alg.DIV) {
+        if (alg == Algorithm.DIV) {
             for (int i = 0; i < b.length; i++) b[i] = b[i] >= 0 ? b[i] + 0.5f : b[i] - 0.5f; // away from 0
         }
         double[] want = TensorOpsReference.binary(Check.toDouble(a), d0, Check.toDouble(b), d1, op(alg));
@@ -82,7 +82,7 @@ class BinaryTest {
                 Convolution.Forward conv = Convolution.Forward.create(scope, "conv", dims,
                         Convolution.Params.of(32, 3).padding(1))) {
             MemoryDesc blocked = conv.dstDesc();
-            Binary.Forward f = Binary.Forward.create(scope, "bias", Alg.ADD, blocked, MemoryDesc.plain(scope, ch), null);
+            Binary.Forward f = Binary.Forward.create(scope, "bias", Algorithm.ADD, blocked, MemoryDesc.plain(scope, ch), null);
             assertEquals(blocked.layout(), f.dstDesc().layout());
             Tensor t = Tensor.allocate(scope, "t", blocked);
             t.copyFrom(x);
@@ -96,7 +96,7 @@ class BinaryTest {
 
     static java.util.stream.Stream<Arguments> gradients() {
         Builder<Arguments> b = java.util.stream.Stream.builder();
-        for (Alg alg : new Alg[] {Alg.ADD, Alg.SUB, Alg.MUL}) {
+        for (Algorithm alg : new Algorithm[] {Algorithm.ADD, Algorithm.SUB, Algorithm.MUL}) {
             b.add(Arguments.of(alg, new long[] {2, 3, 2, 3}, new long[] {1, 3, 1, 1}));
             b.add(Arguments.of(alg, new long[] {2, 2, 3, 2}, new long[] {1, 1, 1, 1}));
             b.add(Arguments.of(alg, new long[] {2, 3, 4}, new long[] {2, 3, 4}));
@@ -108,7 +108,7 @@ class BinaryTest {
     /** Both gradients by central differences of the double reference, with oneDNN's as the analytic ones. */
     @ParameterizedTest(name = "d {0} {1} with {2}")
     @MethodSource("gradients")
-    void backwardMatchesFiniteDifferences(Alg alg, long[] d0, long[] d1) {
+    void backwardMatchesFiniteDifferences(Algorithm alg, long[] d0, long[] d1) {
         SplittableRandom r = new SplittableRandom(77 + alg.ordinal());
         float[] a = Check.random(r, count(d0));
         float[] b = Check.random(r, count(d1));
@@ -147,7 +147,7 @@ class BinaryTest {
         SplittableRandom r = new SplittableRandom(9);
         float[] dy = Check.random(r, count(d0));
         try (Scope scope = Scope.leakChecked("skip"); Stream s = Stream.create(scope);
-                Binary.Forward f = Binary.Forward.create(scope, "bias", Alg.ADD, d0, d1);
+                Binary.Forward f = Binary.Forward.create(scope, "bias", Algorithm.ADD, d0, d1);
                 Binary.Backward bwd = Binary.Backward.create(scope, "bias.bwd", f)) {
             Tensor db = Tensor.zeros(scope, "db", d1);
             Steps steps = bwd.bind(scope, null, null, Tensor.of(scope, "dy", dy, d0), null, db);
@@ -173,7 +173,7 @@ class BinaryTest {
                 Convolution.Forward conv = Convolution.Forward.create(scope, "conv", dims,
                         Convolution.Params.of(32, 1))) {
             MemoryDesc blocked = conv.dstDesc();
-            Binary.Forward f = Binary.Forward.create(scope, "scale", Alg.MUL, blocked, MemoryDesc.plain(scope, ch), null);
+            Binary.Forward f = Binary.Forward.create(scope, "scale", Algorithm.MUL, blocked, MemoryDesc.plain(scope, ch), null);
             Binary.Backward bwd = Binary.Backward.create(scope, "scale.bwd", f);
             assertEquals(blocked.layout(), bwd.diffSrc0Desc().layout());
             Tensor tx = Tensor.allocate(scope, "x", blocked);
@@ -198,24 +198,24 @@ class BinaryTest {
 
     static java.util.stream.Stream<Arguments> invalid() {
         return java.util.stream.Stream.of(
-                Arguments.of(Alg.ADD, new long[] {2, 3, 4}, new long[] {2, 5, 4},
+                Arguments.of(Algorithm.ADD, new long[] {2, 3, 4}, new long[] {2, 5, 4},
                         "add1: binary add: cannot broadcast [2, 3, 4] with [2, 5, 4]: dimension 1 is 3 vs 5"),
-                Arguments.of(Alg.MUL, new long[] {2, 1, 4}, new long[] {2, 5, 4},
+                Arguments.of(Algorithm.MUL, new long[] {2, 1, 4}, new long[] {2, 5, 4},
                         "add1: binary mul: cannot broadcast [2, 1, 4] with [2, 5, 4]: dimension 1 is 1 vs 5 (only src1 broadcasts: put the larger operand first)"),
-                Arguments.of(Alg.SUB, new long[] {2, 3, 4, 4}, new long[] {3, 1, 1},
+                Arguments.of(Algorithm.SUB, new long[] {2, 3, 4, 4}, new long[] {3, 1, 1},
                         "add1: binary sub: cannot broadcast [2, 3, 4, 4] with [3, 1, 1]: ranks differ (4D vs 3D); give src1 the same rank with size-1 dims where it broadcasts"),
-                Arguments.of(Alg.ADD, new long[] {2, 3}, new long[] {2, 2},
+                Arguments.of(Algorithm.ADD, new long[] {2, 3}, new long[] {2, 2},
                         "add1: binary add: cannot broadcast [2, 3] with [2, 2]: dimension 1 is 3 vs 2"),
-                Arguments.of(Alg.ADD, new long[] {2, 3}, new long[] {0, 3},
+                Arguments.of(Algorithm.ADD, new long[] {2, 3}, new long[] {0, 3},
                         "add1: src1 dimension d0 = 0 must be positive (src1 dims [0, 3])"),
-                Arguments.of(Alg.MUL, new long[] {2, 1L << 61}, new long[] {1, 1}, "add1: src0 dimension d1 ="
+                Arguments.of(Algorithm.MUL, new long[] {2, 1L << 61}, new long[] {1, 1}, "add1: src0 dimension d1 ="
                         + " 2305843009213693952 is over oneDNN's limit of 2147483647 (MemoryDesc.MAX_DIM; src0 dims"
                         + " [2, 2305843009213693952])"));
     }
 
     @ParameterizedTest
     @MethodSource("invalid")
-    void invalidShapesFailBeforeAnyNativeCall(Alg alg, long[] d0, long[] d1, String message) {
+    void invalidShapesFailBeforeAnyNativeCall(Algorithm alg, long[] d0, long[] d1, String message) {
         try (Scope scope = Scope.leakChecked("invalid")) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> Binary.Forward.create(scope, "add1", alg, d0, d1));
@@ -227,7 +227,7 @@ class BinaryTest {
     @Test
     void aNullDiffDstIsNamed() {
         try (Scope scope = Scope.leakChecked("null");
-                Binary.Forward f = Binary.Forward.create(scope, "s", Alg.SUB, new long[] {2, 2}, new long[] {1, 2});
+                Binary.Forward f = Binary.Forward.create(scope, "s", Algorithm.SUB, new long[] {2, 2}, new long[] {1, 2});
                 Binary.Backward b = Binary.Backward.create(scope, "s.bwd", f)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> b.bind(scope, null, null, null, Tensor.zeros(scope, "dx0", 2, 2), Tensor.zeros(scope, "dx1", 1, 2)));
@@ -238,7 +238,7 @@ class BinaryTest {
     @Test
     void operatorsWithoutGradientAreRejected() {
         try (Scope scope = Scope.leakChecked("nograd");
-                Binary.Forward f = Binary.Forward.create(scope, "m", Alg.MAX, new long[] {2, 2}, new long[] {1, 2})) {
+                Binary.Forward f = Binary.Forward.create(scope, "m", Algorithm.MAX, new long[] {2, 2}, new long[] {1, 2})) {
             long before = scope.allocations();
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> Binary.Backward.create(scope, "m.bwd", f));

@@ -233,7 +233,7 @@ class ConvolutionBackwardTest {
         float[] dy = Check.random(r, Check.count(g.dst()));
         try (Scope scope = Scope.leakChecked("hint"); Stream s = Stream.create(scope);
                 dev.stride.core.PostOps ops = dev.stride.core.PostOps.create(scope)
-                        .eltwise(dev.stride.core.Algorithm.Eltwise.RELU, 0, 0);
+                        .eltwise(dev.stride.eltwise.Eltwise.Algorithm.RELU, 0, 0);
                 Convolution.Forward fwd = Convolution.Forward.create(scope, "conv", dims, p,
                         dev.stride.core.PropKind.INFERENCE, ops);
                 Convolution.BackwardData bwdData = Convolution.BackwardData.create(scope, "conv", fwd)) {

@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stride.conv.Convolution;
+import dev.stride.eltwise.Eltwise;
 import dev.stride.testing.Check;
 import dev.stride.conv.Convolution.Params;
 import dev.stride.conv.ConvolutionReference;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.PostOps;
-import dev.stride.core.Algorithm;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
@@ -102,7 +102,7 @@ class ConvolutionForwardTest {
         float[] want = ConvolutionReference.forward(g, src, w, bias);
         for (int i = 0; i < want.length; i++) want[i] = Math.max(0, want[i]);
         try (Scope scope = Scope.leakChecked("relu"); Stream s = Stream.create(scope);
-                PostOps ops = PostOps.create(scope).eltwise(Algorithm.Eltwise.RELU, 0, 0);
+                PostOps ops = PostOps.create(scope).eltwise(Eltwise.Algorithm.RELU, 0, 0);
                 Convolution.Forward conv = Convolution.Forward.create(scope, "conv+relu", dims, p,
                         PropKind.INFERENCE, ops)) {
             Tensor y = Tensor.zeros(scope, "y", g.dst());
@@ -137,7 +137,7 @@ class ConvolutionForwardTest {
         }
         try (Scope scope = Scope.leakChecked("sum"); Stream s = Stream.create(scope);
                 PostOps ops = PostOps.create(scope).sum(scale)) {
-            if (relu) ops.eltwise(Algorithm.Eltwise.RELU, 0, 0);
+            if (relu) ops.eltwise(Eltwise.Algorithm.RELU, 0, 0);
             try (Convolution.Forward conv = Convolution.Forward.create(scope, "conv+sum", dims, p, PropKind.TRAINING, ops)) {
                 assertTrue(conv.accumulatesIntoDst());
                 Tensor y = Tensor.of(scope, "y", shortcut, g.dst());
@@ -178,7 +178,7 @@ class ConvolutionForwardTest {
     @Test
     void eltwiseOnlyPostOpsDoNotReadDst() {
         try (Scope scope = Scope.leakChecked("no-sum");
-                PostOps ops = PostOps.create(scope).eltwise(Algorithm.Eltwise.RELU, 0, 0);
+                PostOps ops = PostOps.create(scope).eltwise(Eltwise.Algorithm.RELU, 0, 0);
                 Convolution.Forward conv = Convolution.Forward.create(scope, "conv", new long[] {1, 2, 5, 5},
                         Params.of(2, 3), PropKind.INFERENCE, ops);
                 Convolution.Forward plain = Convolution.Forward.create(scope, "conv", new long[] {1, 2, 5, 5}, Params.of(2, 3))) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.DataType;
 import dev.stride.core.FormatTag;
 import dev.stride.core.MemoryDesc;
@@ -31,34 +30,34 @@ class EltwiseTest {
         double[] none = {};
         double[] zero = {0};
         return java.util.stream.Stream.of(
-                row("relu", Algorithm.Eltwise.RELU, 0, 0, -2, 2, zero),
-                row("leaky relu 0.1", Algorithm.Eltwise.RELU, 0.1f, 0, -2, 2, zero),
-                row("relu from dst", Algorithm.Eltwise.RELU_USE_DST, 0, 0, -2, 2, zero),
-                row("leaky relu 0.2 from dst", Algorithm.Eltwise.RELU_USE_DST, 0.2f, 0, -2, 2, zero),
-                row("elu 1", Algorithm.Eltwise.ELU, 1, 0, -3, 2, zero),
-                row("elu 0.5", Algorithm.Eltwise.ELU, 0.5f, 0, -3, 2, zero),
-                row("elu 1 from dst", Algorithm.Eltwise.ELU_USE_DST, 1, 0, -3, 2, zero),
-                row("gelu tanh", Algorithm.Eltwise.GELU_TANH, 0, 0, -3, 3, none),
-                row("gelu erf", Algorithm.Eltwise.GELU_ERF, 0, 0, -3, 3, none),
-                row("sigmoid", Algorithm.Eltwise.LOGISTIC, 0, 0, -4, 4, none),
-                row("sigmoid from dst", Algorithm.Eltwise.LOGISTIC_USE_DST, 0, 0, -4, 4, none),
-                row("tanh", Algorithm.Eltwise.TANH, 0, 0, -3, 3, none),
-                row("tanh from dst", Algorithm.Eltwise.TANH_USE_DST, 0, 0, -3, 3, none),
-                row("swish 1 (silu)", Algorithm.Eltwise.SWISH, 1, 0, -4, 4, none),
-                row("swish 1.5", Algorithm.Eltwise.SWISH, 1.5f, 0, -4, 4, none),
-                row("square", Algorithm.Eltwise.SQUARE, 0, 0, -2, 2, none),
-                row("sqrt", Algorithm.Eltwise.SQRT, 0, 0, 0.1, 3, none),
-                row("sqrt from dst", Algorithm.Eltwise.SQRT_USE_DST, 0, 0, 0.1, 3, none),
-                row("abs", Algorithm.Eltwise.ABS, 0, 0, -2, 2, zero),
-                row("linear 2x - 0.5", Algorithm.Eltwise.LINEAR, 2, -0.5f, -2, 2, none),
-                row("linear -0.3x + 1", Algorithm.Eltwise.LINEAR, -0.3f, 1, -2, 2, none),
-                row("clip [-0.5, 0.7]", Algorithm.Eltwise.CLIP, -0.5f, 0.7f, -2, 2, new double[] {-0.5, 0.7}),
-                row("clip [0, 6] (relu6)", Algorithm.Eltwise.CLIP, 0, 6, -3, 8, new double[] {0, 6}),
-                row("exp", Algorithm.Eltwise.EXP, 0, 0, -2, 2, none),
-                row("exp from dst", Algorithm.Eltwise.EXP_USE_DST, 0, 0, -2, 2, none));
+                row("relu", Eltwise.Algorithm.RELU, 0, 0, -2, 2, zero),
+                row("leaky relu 0.1", Eltwise.Algorithm.RELU, 0.1f, 0, -2, 2, zero),
+                row("relu from dst", Eltwise.Algorithm.RELU_USE_DST, 0, 0, -2, 2, zero),
+                row("leaky relu 0.2 from dst", Eltwise.Algorithm.RELU_USE_DST, 0.2f, 0, -2, 2, zero),
+                row("elu 1", Eltwise.Algorithm.ELU, 1, 0, -3, 2, zero),
+                row("elu 0.5", Eltwise.Algorithm.ELU, 0.5f, 0, -3, 2, zero),
+                row("elu 1 from dst", Eltwise.Algorithm.ELU_USE_DST, 1, 0, -3, 2, zero),
+                row("gelu tanh", Eltwise.Algorithm.GELU_TANH, 0, 0, -3, 3, none),
+                row("gelu erf", Eltwise.Algorithm.GELU_ERF, 0, 0, -3, 3, none),
+                row("sigmoid", Eltwise.Algorithm.LOGISTIC, 0, 0, -4, 4, none),
+                row("sigmoid from dst", Eltwise.Algorithm.LOGISTIC_USE_DST, 0, 0, -4, 4, none),
+                row("tanh", Eltwise.Algorithm.TANH, 0, 0, -3, 3, none),
+                row("tanh from dst", Eltwise.Algorithm.TANH_USE_DST, 0, 0, -3, 3, none),
+                row("swish 1 (silu)", Eltwise.Algorithm.SWISH, 1, 0, -4, 4, none),
+                row("swish 1.5", Eltwise.Algorithm.SWISH, 1.5f, 0, -4, 4, none),
+                row("square", Eltwise.Algorithm.SQUARE, 0, 0, -2, 2, none),
+                row("sqrt", Eltwise.Algorithm.SQRT, 0, 0, 0.1, 3, none),
+                row("sqrt from dst", Eltwise.Algorithm.SQRT_USE_DST, 0, 0, 0.1, 3, none),
+                row("abs", Eltwise.Algorithm.ABS, 0, 0, -2, 2, zero),
+                row("linear 2x - 0.5", Eltwise.Algorithm.LINEAR, 2, -0.5f, -2, 2, none),
+                row("linear -0.3x + 1", Eltwise.Algorithm.LINEAR, -0.3f, 1, -2, 2, none),
+                row("clip [-0.5, 0.7]", Eltwise.Algorithm.CLIP, -0.5f, 0.7f, -2, 2, new double[] {-0.5, 0.7}),
+                row("clip [0, 6] (relu6)", Eltwise.Algorithm.CLIP, 0, 6, -3, 8, new double[] {0, 6}),
+                row("exp", Eltwise.Algorithm.EXP, 0, 0, -2, 2, none),
+                row("exp from dst", Eltwise.Algorithm.EXP_USE_DST, 0, 0, -2, 2, none));
     }
 
-    private static Arguments row(String label, Algorithm.Eltwise alg, float alpha, float beta, double lo, double hi,
+    private static Arguments row(String label, Eltwise.Algorithm alg, float alpha, float beta, double lo, double hi,
             double[] kinks) {
         return Arguments.of(label, alg, alpha, beta, lo, hi, kinks);
     }
@@ -84,7 +83,7 @@ class EltwiseTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("algorithms")
-    void forwardMatchesFormula(String label, Algorithm.Eltwise alg, float alpha, float beta, double lo, double hi,
+    void forwardMatchesFormula(String label, Eltwise.Algorithm alg, float alpha, float beta, double lo, double hi,
             double[] kinks) {
         float[] x = inputs(label, lo, hi, kinks);
         float[] want = Check.toFloat(LinearReference.eltwise(alg, alpha, beta, Check.toDouble(x)));
@@ -100,7 +99,7 @@ class EltwiseTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("algorithms")
-    void backwardMatchesFiniteDifferences(String label, Algorithm.Eltwise alg, float alpha, float beta, double lo,
+    void backwardMatchesFiniteDifferences(String label, Eltwise.Algorithm alg, float alpha, float beta, double lo,
             double hi, double[] kinks) {
         float[] x = inputs(label, lo, hi, kinks);
         float[] dy = Check.random(new SplittableRandom(label.hashCode() + 1), x.length);
@@ -128,14 +127,14 @@ class EltwiseTest {
         try (Scope scope = Scope.leakChecked("inplace"); Stream s = Stream.create(scope)) {
             Tensor t = Tensor.of(scope, "x", x, DIMS);
             Tensor dyT = Tensor.of(scope, "dy", dy, DIMS);
-            Eltwise.Forward f = Eltwise.Forward.create(scope, "elu", t.desc(), Algorithm.Eltwise.ELU_USE_DST, 1, 0, PropKind.TRAINING);
+            Eltwise.Forward f = Eltwise.Forward.create(scope, "elu", t.desc(), Eltwise.Algorithm.ELU_USE_DST, 1, 0, PropKind.TRAINING);
             Eltwise.Backward b = Eltwise.Backward.create(scope, "elu.bwd", f);
             f.execute(s, f.bind(scope, t, t));
             b.execute(s, b.bind(scope, t, dyT, dyT));
             s.await();
-            Check.close("in-place elu", DIMS, Check.toFloat(LinearReference.eltwise(Algorithm.Eltwise.ELU, 1, 0, Check.toDouble(x))),
+            Check.close("in-place elu", DIMS, Check.toFloat(LinearReference.eltwise(Eltwise.Algorithm.ELU, 1, 0, Check.toDouble(x))),
                     t.toFloatArray(), 1e-5, 1e-5);
-            Check.gradient("in-place elu diff_src", DIMS, v -> LinearReference.eltwise(Algorithm.Eltwise.ELU, 1, 0, v),
+            Check.gradient("in-place elu diff_src", DIMS, v -> LinearReference.eltwise(Eltwise.Algorithm.ELU, 1, 0, v),
                     Check.toDouble(x), Check.toDouble(dy), dyT.toFloatArray(), 1e-3, 1e-4, 1e-3);
         }
     }
@@ -150,46 +149,46 @@ class EltwiseTest {
             Tensor diffDst = Tensor.of(scope, "dy", dy, DIMS).reorder(scope, nhwc, s);
             Tensor dst = Tensor.allocate(scope, "y", nhwc);
             Tensor diffSrc = Tensor.allocate(scope, "dx", nhwc);
-            Eltwise.Forward f = Eltwise.Forward.create(scope, "lrelu", nhwc, Algorithm.Eltwise.RELU, 0.1f, 0, PropKind.TRAINING);
+            Eltwise.Forward f = Eltwise.Forward.create(scope, "lrelu", nhwc, Eltwise.Algorithm.RELU, 0.1f, 0, PropKind.TRAINING);
             Eltwise.Backward b = Eltwise.Backward.create(scope, "lrelu.bwd", f);
             assertEquals("acdb", f.dstDesc().layout());
             assertEquals("acdb", b.diffSrcDesc().layout());
             f.execute(s, f.bind(scope, src, dst));
             b.execute(s, b.bind(scope, src, diffDst, diffSrc));
             s.await();
-            Check.close("nhwc dst", DIMS, Check.toFloat(LinearReference.eltwise(Algorithm.Eltwise.RELU, 0.1, 0, Check.toDouble(x))),
+            Check.close("nhwc dst", DIMS, Check.toFloat(LinearReference.eltwise(Eltwise.Algorithm.RELU, 0.1, 0, Check.toDouble(x))),
                     dst.toPlain(scope, s).toFloatArray(), 1e-6, 1e-6);
-            Check.gradient("nhwc diff_src", DIMS, v -> LinearReference.eltwise(Algorithm.Eltwise.RELU, 0.1, 0, v),
+            Check.gradient("nhwc diff_src", DIMS, v -> LinearReference.eltwise(Eltwise.Algorithm.RELU, 0.1, 0, v),
                     Check.toDouble(x), Check.toDouble(dy), diffSrc.toPlain(scope, s).toFloatArray(), 1e-3, 1e-5, 1e-4);
         }
     }
 
     @Test
     void onlyTheUseDstVariantsReadDst() {
-        for (Algorithm.Eltwise a : Algorithm.Eltwise.values()) {
+        for (Eltwise.Algorithm a : Eltwise.Algorithm.values()) {
             assertEquals(a.name().endsWith("_USE_DST"), Eltwise.usesDstForBackward(a), a.name());
         }
-        assertTrue(Eltwise.usesDstForBackward(Algorithm.Eltwise.TANH_USE_DST));
-        assertFalse(Eltwise.usesDstForBackward(Algorithm.Eltwise.TANH));
+        assertTrue(Eltwise.usesDstForBackward(Eltwise.Algorithm.TANH_USE_DST));
+        assertFalse(Eltwise.usesDstForBackward(Eltwise.Algorithm.TANH));
     }
 
     static java.util.stream.Stream<Arguments> invalid() {
         return java.util.stream.Stream.of(
-                Arguments.of(Algorithm.Eltwise.CLIP, 1f, 0.5f,
+                Arguments.of(Eltwise.Algorithm.CLIP, 1f, 0.5f,
                         "act1: clip = min(beta, max(alpha, x)) needs alpha <= beta, got alpha=1.0 > beta=0.5"),
-                Arguments.of(Algorithm.Eltwise.RELU_USE_DST, -0.1f, 0f,
+                Arguments.of(Eltwise.Algorithm.RELU_USE_DST, -0.1f, 0f,
                         "act1: relu(dst) takes its derivative from dst, which needs alpha >= 0, got alpha=-0.1"),
-                Arguments.of(Algorithm.Eltwise.ELU_USE_DST, -1f, 0f,
+                Arguments.of(Eltwise.Algorithm.ELU_USE_DST, -1f, 0f,
                         "act1: elu(dst) takes its derivative from dst, which needs alpha >= 0, got alpha=-1.0"),
-                Arguments.of(Algorithm.Eltwise.ELU, Float.NaN, 0f,
+                Arguments.of(Eltwise.Algorithm.ELU, Float.NaN, 0f,
                         "act1: eltwise elu needs finite alpha and beta, got alpha=NaN, beta=0.0"),
-                Arguments.of(Algorithm.Eltwise.LINEAR, 1f, Float.POSITIVE_INFINITY,
+                Arguments.of(Eltwise.Algorithm.LINEAR, 1f, Float.POSITIVE_INFINITY,
                         "act1: eltwise linear needs finite alpha and beta, got alpha=1.0, beta=Infinity"));
     }
 
     @ParameterizedTest
     @MethodSource("invalid")
-    void invalidParametersFailBeforeAnyNativeCall(Algorithm.Eltwise alg, float alpha, float beta, String message) {
+    void invalidParametersFailBeforeAnyNativeCall(Eltwise.Algorithm alg, float alpha, float beta, String message) {
         try (Scope descs = Scope.leakChecked("descs"); Scope scope = Scope.open("invalid")) {
             MemoryDesc src = MemoryDesc.plain(descs, DIMS);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -205,9 +204,9 @@ class EltwiseTest {
             MemoryDesc any = MemoryDesc.any(scope, DIMS);
             assertEquals("act1: eltwise needs a concrete source layout, not 'any'",
                     assertThrows(IllegalArgumentException.class, () -> Eltwise.Forward.create(scope, "act1", any,
-                            Algorithm.Eltwise.RELU, 0, 0, PropKind.TRAINING)).getMessage());
+                            Eltwise.Algorithm.RELU, 0, 0, PropKind.TRAINING)).getMessage());
             Eltwise.Forward infer = Eltwise.Forward.create(scope, "act2", MemoryDesc.plain(scope, DIMS),
-                    Algorithm.Eltwise.TANH, 0, 0, PropKind.INFERENCE);
+                    Eltwise.Algorithm.TANH, 0, 0, PropKind.INFERENCE);
             long before = scope.allocations();
             assertEquals("act2.bwd: a backward pass needs a forward created for TRAINING, 'act2' was created for INFERENCE",
                     assertThrows(IllegalArgumentException.class, () -> Eltwise.Backward.create(scope, "act2.bwd", infer)).getMessage());

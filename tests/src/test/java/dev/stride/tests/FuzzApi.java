@@ -6,7 +6,6 @@ import static dev.stride.tests.FuzzSupport.plain;
 import static dev.stride.tests.FuzzSupport.tensor;
 import static dev.stride.tests.FuzzSupport.values;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
 import dev.stride.core.PropKind;
@@ -301,7 +300,7 @@ final class FuzzApi {
     }
 
     static FuzzCase eltwise(Gen g) {
-        Algorithm.Eltwise alg = g.pick(Algorithm.Eltwise.values());
+        Eltwise.Algorithm alg = g.pick(Eltwise.Algorithm.values());
         boolean backward = g.coin();
         g.mutate("dims|dims|src", "rank|rank|dims|ndims", "alpha|alpha", "beta|beta", "layout|any|layout",
                 "dst tensor|dst", "diffDst tensor|diffDst|diff_dst", "mode|training|inference|mode", "stream|stream");
@@ -327,10 +326,10 @@ final class FuzzApi {
             default -> 0f;
         };
         if (g.is("alpha")) {
-            if ((alg == Algorithm.Eltwise.CLIP || alg == Algorithm.Eltwise.CLIP_V2) && g.coin()) {
+            if ((alg == Eltwise.Algorithm.CLIP || alg == Eltwise.Algorithm.CLIP_V2) && g.coin()) {
                 alpha = beta + 1;
                 g.how("alpha > beta");
-            } else if ((alg == Algorithm.Eltwise.RELU_USE_DST || alg == Algorithm.Eltwise.ELU_USE_DST) && g.coin()) {
+            } else if ((alg == Eltwise.Algorithm.RELU_USE_DST || alg == Eltwise.Algorithm.ELU_USE_DST) && g.coin()) {
                 alpha = -0.5f;
                 g.how("negative alpha with use-dst backward");
             } else {
@@ -357,8 +356,8 @@ final class FuzzApi {
         float b = beta;
         PropKind m = mode;
         boolean bwd = backward;
-        boolean positive = alg == Algorithm.Eltwise.SQRT || alg == Algorithm.Eltwise.SQRT_USE_DST
-                || alg == Algorithm.Eltwise.LOG || alg == Algorithm.Eltwise.POW;
+        boolean positive = alg == Eltwise.Algorithm.SQRT || alg == Eltwise.Algorithm.SQRT_USE_DST
+                || alg == Eltwise.Algorithm.LOG || alg == Eltwise.Algorithm.POW;
         String desc = "Eltwise." + (bwd ? "Backward of " : "Forward ") + alg + " alpha=" + a + " beta=" + b + " dims="
                 + Arrays.toString(dimsF) + " mode=" + m;
         return g.build(desc, (scope, stream) -> {

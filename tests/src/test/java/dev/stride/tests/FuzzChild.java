@@ -1,6 +1,5 @@
 package dev.stride.tests;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.MemoryDesc;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
@@ -120,7 +119,7 @@ public final class FuzzChild {
             Tensor src = Tensor.of(scope, "src", x, dims);
             Tensor dst = Tensor.zeros(scope, "dst", dims);
             Eltwise.Forward f = Eltwise.Forward.create(scope, "canary", MemoryDesc.plain(scope, dims),
-                    Algorithm.Eltwise.RELU, 0f, 0f, PropKind.INFERENCE);
+                    Eltwise.Algorithm.RELU, 0f, 0f, PropKind.INFERENCE);
             f.execute(s, f.bind(scope, src, dst));
             s.await();
             float[] y = dst.toFloatArray();

@@ -9,11 +9,11 @@ import static dev.stride.tests.FuzzSupport.values;
 
 import dev.stride.conv.Convolution;
 import dev.stride.conv.ConvolutionReference;
-import dev.stride.core.Algorithm;
 import dev.stride.core.PostOps;
 import dev.stride.core.PropKind;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
+import dev.stride.eltwise.Eltwise;
 import dev.stride.pool.Pooling;
 import dev.stride.tests.FuzzCase.Gen;
 import dev.stride.tests.FuzzSupport.Fault;
@@ -167,7 +167,7 @@ final class FuzzConv {
             if (relu || sum) {
                 po = PostOps.create(scope);
                 if (sum) po.sum(1f);
-                if (relu) po.eltwise(Algorithm.Eltwise.RELU, 0f, 0f);
+                if (relu) po.eltwise(Eltwise.Algorithm.RELU, 0f, 0f);
             }
             Convolution.Forward fw = Convolution.Forward.create(scope, "fzconv", srcDims, params, mode, po);
             Convolution.Geometry geo = fw.geometry();

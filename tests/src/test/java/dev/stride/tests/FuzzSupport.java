@@ -1,10 +1,10 @@
 package dev.stride.tests;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.MemoryDesc;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
+import dev.stride.eltwise.Eltwise;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -155,7 +155,7 @@ final class FuzzSupport {
     }
 
     /** oneDNN's element-wise formulas, from {@link LinearReference} where it has them. */
-    static double eltwise(Algorithm.Eltwise alg, double alpha, double beta, double x) {
+    static double eltwise(Eltwise.Algorithm alg, double alpha, double beta, double x) {
         return switch (alg) {
             case SOFT_RELU -> Math.log1p(Math.exp(alpha * x)) / alpha;
             case LOG -> Math.log(x);

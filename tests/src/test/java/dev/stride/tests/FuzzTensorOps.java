@@ -39,19 +39,19 @@ final class FuzzTensorOps {
     }
 
     static FuzzCase binary(Gen g) {
-        Binary.Alg alg = g.pick(Binary.Alg.values());
+        Binary.Algorithm alg = g.pick(Binary.Algorithm.values());
         boolean backward = g.r.nextInt(3) == 0;
         g.mutate("dims|dims|src0|src", "broadcast|src1|broadcast", "rank|rank|src1|ranks", "src0 tensor|src0|src",
                 "src1 tensor|src1", "dst tensor|dst", "alg|alg|" + "backward", "stream|stream");
         if (g.is("alg")) {
-            alg = g.pick(new Binary.Alg[] {Binary.Alg.DIV, Binary.Alg.MAX, Binary.Alg.MIN});
+            alg = g.pick(new Binary.Algorithm[] {Binary.Algorithm.DIV, Binary.Algorithm.MAX, Binary.Algorithm.MIN});
             backward = true;
             g.names = List.of("alg", alg.label(), alg.name(), "backward");
             g.how("backward of " + alg);
         } else if (backward) {
             // Only mul's gradients read the sources: break them only there.
-            alg = g.is("src0 tensor") || g.is("src1 tensor") ? Binary.Alg.MUL
-                    : g.pick(new Binary.Alg[] {Binary.Alg.ADD, Binary.Alg.SUB, Binary.Alg.MUL});
+            alg = g.is("src0 tensor") || g.is("src1 tensor") ? Binary.Algorithm.MUL
+                    : g.pick(new Binary.Algorithm[] {Binary.Algorithm.ADD, Binary.Algorithm.SUB, Binary.Algorithm.MUL});
         }
         long[] d0 = dims(g, "dims", 1, 5, 4);
         long[] d1 = new long[d0.length];
@@ -76,7 +76,7 @@ final class FuzzTensorOps {
         boolean closedStream = g.is("stream");
         if (closedStream) g.how("closed stream");
         boolean valid = g.mutated == null;
-        Binary.Alg a = alg;
+        Binary.Algorithm a = alg;
         long[] s0 = d0;
         long[] s1 = d1;
         boolean bwd = backward;
@@ -88,7 +88,7 @@ final class FuzzTensorOps {
             Binary.Forward fw = Binary.Forward.create(scope, "fzbinary", a, s0, s1);
             Tensor x0 = plain(scope, "src0", s0, r, true, f0);
             Tensor x1 = plain(scope, "src1", s1, r, true, f1);
-            if (valid && a == Binary.Alg.DIV) {
+            if (valid && a == Binary.Algorithm.DIV) {
                 float[] v = x1.toFloatArray();
                 for (int i = 0; i < v.length; i++) v[i] = v[i] >= 0 ? v[i] + 0.5f : v[i] - 0.5f;
                 x1.copyFrom(v);
@@ -262,7 +262,7 @@ final class FuzzTensorOps {
     }
 
     static FuzzCase reduction(Gen g) {
-        Reduction.Alg alg = g.pick(Reduction.Alg.values());
+        Reduction.Algorithm alg = g.pick(Reduction.Algorithm.values());
         g.mutate("dims|dims|src", "dst dims|dst|dimension", "rank|ranks|rank", "none|reduces no|dst|dimension",
                 "src tensor|src", "dst tensor|dst", "stream|stream");
         long[] s = dims(g, "dims", 1, 4, 4);
@@ -325,7 +325,7 @@ final class FuzzTensorOps {
                     default -> want[j] + v;
                 };
             } while (next(src, idx));
-            if (alg == Reduction.Alg.MEAN) {
+            if (alg == Reduction.Algorithm.MEAN) {
                 double per = (double) count(src) / count(dst);
                 for (int j = 0; j < want.length; j++) want[j] /= per;
             }

@@ -3,7 +3,6 @@ package dev.stride.tests;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
@@ -96,19 +95,19 @@ class LinearGoldenTest {
 
     static java.util.stream.Stream<Arguments> activations() {
         return java.util.stream.Stream.of(
-                Arguments.of("relu", Algorithm.Eltwise.RELU, 0f),
-                Arguments.of("leaky_relu", Algorithm.Eltwise.RELU, 0.1f),
-                Arguments.of("elu", Algorithm.Eltwise.ELU, 1f),
-                Arguments.of("gelu_erf", Algorithm.Eltwise.GELU_ERF, 0f),
-                Arguments.of("gelu_tanh", Algorithm.Eltwise.GELU_TANH, 0f),
-                Arguments.of("sigmoid", Algorithm.Eltwise.LOGISTIC, 0f),
-                Arguments.of("tanh", Algorithm.Eltwise.TANH, 0f),
-                Arguments.of("silu", Algorithm.Eltwise.SWISH, 1f));
+                Arguments.of("relu", Eltwise.Algorithm.RELU, 0f),
+                Arguments.of("leaky_relu", Eltwise.Algorithm.RELU, 0.1f),
+                Arguments.of("elu", Eltwise.Algorithm.ELU, 1f),
+                Arguments.of("gelu_erf", Eltwise.Algorithm.GELU_ERF, 0f),
+                Arguments.of("gelu_tanh", Eltwise.Algorithm.GELU_TANH, 0f),
+                Arguments.of("sigmoid", Eltwise.Algorithm.LOGISTIC, 0f),
+                Arguments.of("tanh", Eltwise.Algorithm.TANH, 0f),
+                Arguments.of("silu", Eltwise.Algorithm.SWISH, 1f));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("activations")
-    void activationForwardAndGradient(String name, Algorithm.Eltwise alg, float alpha) throws Exception {
+    void activationForwardAndGradient(String name, Eltwise.Algorithm alg, float alpha) throws Exception {
         Npy.Floats x = load("act_x");
         try (Scope scope = Scope.leakChecked("golden " + name); Stream s = Stream.create(scope)) {
             Tensor src = Tensor.of(scope, "x", x.data(), x.shape());

@@ -1,6 +1,6 @@
 package dev.stride.tests;
 
-import dev.stride.core.Algorithm;
+import dev.stride.eltwise.Eltwise;
 
 /**
  * Naive double-precision references for the linear family, written from the formulas: inner product,
@@ -25,7 +25,7 @@ final class LinearReference {
     }
 
     /** {@code f(x; alpha, beta)} of every element; the {@code *_USE_DST} variants have the same forward. */
-    static double[] eltwise(Algorithm.Eltwise alg, double alpha, double beta, double[] x) {
+    static double[] eltwise(Eltwise.Algorithm alg, double alpha, double beta, double[] x) {
         double[] y = new double[x.length];
         for (int i = 0; i < x.length; i++) {
             y[i] = eltwise(alg, alpha, beta, x[i]);
@@ -33,7 +33,7 @@ final class LinearReference {
         return y;
     }
 
-    static double eltwise(Algorithm.Eltwise alg, double alpha, double beta, double x) {
+    static double eltwise(Eltwise.Algorithm alg, double alpha, double beta, double x) {
         return switch (alg) {
             case RELU, RELU_USE_DST -> x > 0 ? x : alpha * x;
             case ELU, ELU_USE_DST -> x > 0 ? x : alpha * (Math.exp(x) - 1);

@@ -1,6 +1,5 @@
 package dev.stride.tests;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.DataType;
 import dev.stride.core.FormatTag;
 import dev.stride.core.MemoryDesc;
@@ -75,7 +74,7 @@ public final class SizeLimitsChild {
             }
             Tensor src = Tensor.of(s, "x", x, 3, 5);
 
-            var relu = Eltwise.Forward.create(s, "relu", src.desc(), Algorithm.Eltwise.RELU, 0, 0, PropKind.INFERENCE);
+            var relu = Eltwise.Forward.create(s, "relu", src.desc(), Eltwise.Algorithm.RELU, 0, 0, PropKind.INFERENCE);
             Tensor y = Tensor.zeros(s, "y", 3, 5);
             relu.execute(st, relu.bind(s, src, y));
             var sm = Softmax.Forward.create(s, "sm", src.desc(), Softmax.Algorithm.ACCURATE, 0, PropKind.INFERENCE);

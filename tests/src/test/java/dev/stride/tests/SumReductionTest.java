@@ -103,23 +103,23 @@ class SumReductionTest {
 
     static java.util.stream.Stream<Arguments> reductions() {
         return java.util.stream.Stream.of(
-                Arguments.of(Reduction.Alg.SUM, new long[] {2, 5, 3, 7}, new long[] {1, 5, 1, 1}),
-                Arguments.of(Reduction.Alg.MEAN, new long[] {2, 5, 3, 7}, new long[] {2, 5, 1, 1}),
-                Arguments.of(Reduction.Alg.MAX, new long[] {3, 4, 5}, new long[] {3, 1, 5}),
-                Arguments.of(Reduction.Alg.MIN, new long[] {3, 4, 5}, new long[] {1, 1, 1}),
-                Arguments.of(Reduction.Alg.SUM, new long[] {9}, new long[] {1}));
+                Arguments.of(Reduction.Algorithm.SUM, new long[] {2, 5, 3, 7}, new long[] {1, 5, 1, 1}),
+                Arguments.of(Reduction.Algorithm.MEAN, new long[] {2, 5, 3, 7}, new long[] {2, 5, 1, 1}),
+                Arguments.of(Reduction.Algorithm.MAX, new long[] {3, 4, 5}, new long[] {3, 1, 5}),
+                Arguments.of(Reduction.Algorithm.MIN, new long[] {3, 4, 5}, new long[] {1, 1, 1}),
+                Arguments.of(Reduction.Algorithm.SUM, new long[] {9}, new long[] {1}));
     }
 
     @ParameterizedTest(name = "{0} {1} -> {2}")
     @MethodSource("reductions")
-    void reductionMatchesNaiveLoops(Reduction.Alg alg, long[] src, long[] dst) {
+    void reductionMatchesNaiveLoops(Reduction.Algorithm alg, long[] src, long[] dst) {
         SplittableRandom r = new SplittableRandom(src.length + alg.ordinal());
         float[] x = Check.random(r, count(src));
         int m = (int) count(dst);
         double[] acc = new double[m];
         int[] n = new int[m];
-        java.util.Arrays.fill(acc, alg == Reduction.Alg.MAX ? Double.NEGATIVE_INFINITY
-                : alg == Reduction.Alg.MIN ? Double.POSITIVE_INFINITY : 0);
+        java.util.Arrays.fill(acc, alg == Reduction.Algorithm.MAX ? Double.NEGATIVE_INFINITY
+                : alg == Reduction.Algorithm.MIN ? Double.POSITIVE_INFINITY : 0);
         for (int i = 0; i < x.length; i++) {
             int j = TensorOpsReference.broadcastIndex(src, dst, i);
             n[j]++;
@@ -129,7 +129,7 @@ class SumReductionTest {
                 default -> acc[j] + x[i];
             };
         }
-        if (alg == Reduction.Alg.MEAN) for (int j = 0; j < m; j++) acc[j] /= n[j];
+        if (alg == Reduction.Algorithm.MEAN) for (int j = 0; j < m; j++) acc[j] /= n[j];
         try (Scope scope = Scope.leakChecked("reduction"); Stream s = Stream.create(scope);
                 Reduction.Forward f = Reduction.Forward.create(scope, "red", alg, src, dst)) {
             Tensor y = Tensor.allocate(scope, "y", f.dstDesc());
@@ -143,20 +143,20 @@ class SumReductionTest {
     void reductionRejectsBadShapesBeforeAnyNativeCall() {
         try (Scope scope = Scope.leakChecked("red-invalid")) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> Reduction.Forward.create(scope, "r", Reduction.Alg.SUM, new long[] {2, 3}, new long[] {2, 2}));
+                    () -> Reduction.Forward.create(scope, "r", Reduction.Algorithm.SUM, new long[] {2, 3}, new long[] {2, 2}));
             assertEquals("r: reduction from [2, 3] to [2, 2]: dimension 1 is 2, must be 3 or 1", e.getMessage());
             e = assertThrows(IllegalArgumentException.class,
-                    () -> Reduction.Forward.create(scope, "r", Reduction.Alg.SUM, new long[] {2, 3}, new long[] {2, 3}));
+                    () -> Reduction.Forward.create(scope, "r", Reduction.Algorithm.SUM, new long[] {2, 3}, new long[] {2, 3}));
             assertEquals("r: reduction from [2, 3] to [2, 3] reduces no dimension", e.getMessage());
             e = assertThrows(IllegalArgumentException.class,
-                    () -> Reduction.Forward.create(scope, "r", Reduction.Alg.SUM, new long[] {2, 3}, new long[] {1}));
+                    () -> Reduction.Forward.create(scope, "r", Reduction.Algorithm.SUM, new long[] {2, 3}, new long[] {1}));
             assertEquals("r: reduction from [2, 3] to [1]: ranks differ (2D vs 1D)", e.getMessage());
             // A bad src extent is named as such, not blamed on dst ("must be -7 or 1").
             e = assertThrows(IllegalArgumentException.class,
-                    () -> Reduction.Forward.create(scope, "r", Reduction.Alg.SUM, new long[] {2, -7}, new long[] {1, -7}));
+                    () -> Reduction.Forward.create(scope, "r", Reduction.Algorithm.SUM, new long[] {2, -7}, new long[] {1, -7}));
             assertEquals("r: src dimension d1 = -7 must be positive (src dims [2, -7])", e.getMessage());
             e = assertThrows(IllegalArgumentException.class,
-                    () -> Reduction.Forward.create(scope, "r", Reduction.Alg.MAX, new long[] {1L << 61, 2}, new long[] {1, 2}));
+                    () -> Reduction.Forward.create(scope, "r", Reduction.Algorithm.MAX, new long[] {1L << 61, 2}, new long[] {1, 2}));
             assertEquals("r: src dimension d0 = 2305843009213693952 is over oneDNN's limit of 2147483647"
                     + " (MemoryDesc.MAX_DIM; src dims [2305843009213693952, 2])", e.getMessage());
             assertEquals(0, scope.allocations());

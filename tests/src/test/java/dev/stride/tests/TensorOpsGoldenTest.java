@@ -27,7 +27,7 @@ class TensorOpsGoldenTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource({"add_channel, ADD", "add_scalar, ADD", "mul_channel, MUL", "mul_rows, MUL", "sub_full, SUB"})
-    void binaryForwardAndGradients(String c, Binary.Alg alg) throws Exception {
+    void binaryForwardAndGradients(String c, Binary.Algorithm alg) throws Exception {
         Npy.Floats a = read(c + "_a");
         Npy.Floats b = read(c + "_b");
         Npy.Floats dy = read(c + "_dy");

@@ -27,7 +27,7 @@ final class BatchNormFolding implements Runnable {
 
     BatchNormFolding(PlanContext ctx) {
         Node bn = ctx.foldedBatchNorm();
-        BatchNorm layer = (BatchNorm) bn.layer();
+        BatchNormLayer layer = (BatchNormLayer) bn.layer();
         this.weight = ctx.tensor("weight");
         this.convBias = ctx.hasTensor("bias") ? ctx.tensor("bias") : null;
         boolean affine = layer.params().affine();

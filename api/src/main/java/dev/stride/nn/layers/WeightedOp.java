@@ -1,6 +1,5 @@
 package dev.stride.nn.layers;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
 import dev.stride.core.PostOps;
@@ -63,7 +62,7 @@ final class WeightedOp implements LayerOp {
     WeightedOp(PlanContext ctx, Family family, String kind) {
         this.ctx = ctx;
         this.family = family;
-        Activation act = ctx.fusedActivation();
+        ActivationLayer act = ctx.fusedActivation();
         PostOps post = null;
         if (act != null) {
             post = PostOps.create(ctx.scope()).eltwise(act.algorithm(), act.alpha(), act.beta());
@@ -100,10 +99,10 @@ final class WeightedOp implements LayerOp {
     @Override
     public void planBackward(Tensor diffOutput, List<Tensor> diffInputs) {
         Tensor diffDst = diffOutput;
-        Activation act = ctx.fusedActivation();
+        ActivationLayer act = ctx.fusedActivation();
         if (act != null) {
             // The post-op's derivative, recovered from its output (the *_USE_DST algorithms).
-            Algorithm.Eltwise fromDst = fromDst(act.algorithm());
+            Eltwise.Algorithm fromDst = fromDst(act.algorithm());
             Eltwise.Forward hint = Eltwise.Forward.create(ctx.scope(), ctx.name() + ".act", dst.desc(), fromDst,
                     act.alpha(), act.beta(), PropKind.TRAINING);
             Eltwise.Backward eb = Eltwise.Backward.create(ctx.scope(), ctx.name() + ".act", hint);
@@ -145,7 +144,7 @@ final class WeightedOp implements LayerOp {
     }
 
     /** Whether a layer with weights can run {@code act} as a post-op in plans of {@code mode}. */
-    static boolean canFuse(Activation act, Mode mode) {
+    static boolean canFuse(ActivationLayer act, Mode mode) {
         if (mode == Mode.INFERENCE) {
             return !Eltwise.usesDstForBackward(act.algorithm());
         }
@@ -153,14 +152,14 @@ final class WeightedOp implements LayerOp {
     }
 
     /** The variant of {@code alg} whose derivative comes from its output, or null when there is none. */
-    static Algorithm.Eltwise fromDst(Algorithm.Eltwise alg) {
+    static Eltwise.Algorithm fromDst(Eltwise.Algorithm alg) {
         return switch (alg) {
-            case RELU -> Algorithm.Eltwise.RELU_USE_DST;
-            case TANH -> Algorithm.Eltwise.TANH_USE_DST;
-            case ELU -> Algorithm.Eltwise.ELU_USE_DST;
-            case SQRT -> Algorithm.Eltwise.SQRT_USE_DST;
-            case LOGISTIC -> Algorithm.Eltwise.LOGISTIC_USE_DST;
-            case EXP -> Algorithm.Eltwise.EXP_USE_DST;
+            case RELU -> Eltwise.Algorithm.RELU_USE_DST;
+            case TANH -> Eltwise.Algorithm.TANH_USE_DST;
+            case ELU -> Eltwise.Algorithm.ELU_USE_DST;
+            case SQRT -> Eltwise.Algorithm.SQRT_USE_DST;
+            case LOGISTIC -> Eltwise.Algorithm.LOGISTIC_USE_DST;
+            case EXP -> Eltwise.Algorithm.EXP_USE_DST;
             default -> null;
         };
     }

@@ -2,10 +2,12 @@ package dev.stride.ops.deform;
 
 import dev.stride.core.Confinement;
 import dev.stride.core.ExecArgs;
+import dev.stride.core.MemoryDesc;
 import dev.stride.core.NativeResource;
 import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
+import dev.stride.ops.DenseLayout;
 import dev.stride.tensor.MatMul;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -267,7 +269,7 @@ public final class DeformConv2d extends NativeResource {
         return new Pass(images, fwd, fwdArgs, dW, dWArgs, dC, dCArgs);
     }
 
-    private static Tensor view(Scope own, Tensor buffer, dev.stride.core.MemoryDesc desc) {
+    private static Tensor view(Scope own, Tensor buffer, MemoryDesc desc) {
         return Tensor.wrap(own, buffer.name() + Arrays.toString(desc.dims()), desc, buffer.segment());
     }
 
@@ -539,7 +541,7 @@ public final class DeformConv2d extends NativeResource {
             throw new IllegalArgumentException(name + ": expected " + what + " " + Arrays.toString(want) + " ("
                     + formula + "), got " + Arrays.toString(got));
         }
-        if (!dev.stride.ops.DenseLayout.isPlainF32(t.desc())) {
+        if (!DenseLayout.isPlainF32(t.desc())) {
             throw new IllegalArgumentException(name + ": " + what + " must be plain row-major f32 (the Java kernels "
                     + "index it directly), got " + t.desc().shapeString() + "; reorder it first");
         }

@@ -1,12 +1,12 @@
 package dev.stride.ops.layers;
 
 import dev.stride.conv.Convolution;
-import dev.stride.core.Algorithm;
+import dev.stride.eltwise.Eltwise;
 import dev.stride.nn.NetworkBuilder;
 import dev.stride.nn.Node;
 import dev.stride.nn.Param;
-import dev.stride.nn.layers.Conv;
-import dev.stride.nn.layers.Dense;
+import dev.stride.nn.layers.ConvLayer;
+import dev.stride.nn.layers.DenseLayer;
 import dev.stride.ops.deform.DeformConv2d;
 import dev.stride.ops.deform.DeformGeometry;
 import dev.stride.ops.stn.LocalizationHead;
@@ -100,7 +100,7 @@ public final class CustomLayers {
             throw new IllegalArgumentException("spatial transformer: the localization function must add its layers to "
                     + "the builder it is given and return it");
         }
-        b.layer(Initialised.of(new Dense(LocalizationHead.THETA_FEATURES, true), "theta",
+        b.layer(Initialised.of(new DenseLayer(LocalizationHead.THETA_FEATURES, true), "theta",
                 "weight", Param.Init.ZEROS, "bias", Param.Init.IDENTITY_AFFINE));
         Node theta = b.current();
         return b.layer(sampler, x, theta);
@@ -126,15 +126,15 @@ public final class CustomLayers {
         int[] f = params.extent();
         int taps = f.length == 1 ? f[0] * f[0] : f[0] * f[1];
         int groups = params.offsetGroups();
-        b.layer(Initialised.of(new Conv(window(params, 2 * groups * taps)), "deform_offset",
+        b.layer(Initialised.of(new ConvLayer(window(params, 2 * groups * taps)), "deform_offset",
                 "weight", Param.Init.ZEROS, "bias", Param.Init.ZEROS));
         Node offset = b.current();
         if (!params.modulated()) {
             return b.layer(layer, x, offset);
         }
-        b.from(x).layer(Initialised.of(new Conv(window(params, groups * taps)), "deform_mask",
+        b.from(x).layer(Initialised.of(new ConvLayer(window(params, groups * taps)), "deform_mask",
                 "weight", Param.Init.ZEROS, "bias", Param.Init.ZEROS));
-        b.activation(Algorithm.Eltwise.LOGISTIC, 0, 0);
+        b.activation(Eltwise.Algorithm.LOGISTIC, 0, 0);
         Node mask = b.current();
         return b.layer(layer, x, offset, mask);
     }

@@ -7,7 +7,9 @@ import dev.stride.nn.Param;
 import dev.stride.nn.PlanContext;
 import dev.stride.nn.Shape;
 import dev.stride.nn.Window;
-import dev.stride.nn.layers.Activation;
+import dev.stride.nn.layers.ActivationLayer;
+import dev.stride.nn.layers.ConvLayer;
+import dev.stride.nn.layers.DenseLayer;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,10 +21,10 @@ import java.util.stream.Collectors;
  * Another layer with some of its parameters initialised differently (PyTorch's {@code nn.init.zeros_} on a
  * module after construction), under its own kind, so it gets its own default names ({@code deform_offset1}).
  * Everything else, planning included, is the wrapped layer's: the offset convolution of a deformable
- * convolution is a {@link dev.stride.nn.layers.Conv} that starts at zero, the head of a localization network a
- * {@link dev.stride.nn.layers.Dense} that starts as the identity transform.
+ * convolution is a {@link ConvLayer} that starts at zero, the head of a localization network a
+ * {@link DenseLayer} that starts as the identity transform.
  *
- * <p>The planner folds batch normalization only into a bare {@link dev.stride.nn.layers.Conv}, so a wrapped
+ * <p>The planner folds batch normalization only into a bare {@link ConvLayer}, so a wrapped
  * convolution followed by batch normalization keeps it as a separate primitive in inference plans.
  *
  * @param layer the layer whose parameters are re-initialised
@@ -116,7 +118,7 @@ public record Initialised(Layer layer, String kind, Map<String, Param.Init> init
     }
 
     @Override
-    public boolean fuses(Activation next, Mode mode) {
+    public boolean fuses(ActivationLayer next, Mode mode) {
         return layer.fuses(next, mode);
     }
 }

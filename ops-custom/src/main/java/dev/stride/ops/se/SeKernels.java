@@ -1,6 +1,7 @@
 package dev.stride.ops.se;
 
 import dev.stride.core.Tensor;
+import dev.stride.ops.DenseLayout;
 import dev.stride.ops.FloatLoops;
 import dev.stride.ops.Parallel;
 import java.lang.foreign.MemorySegment;
@@ -181,7 +182,7 @@ public final class SeKernels {
     /** Throws unless {@code t}'s bytes are laid out as {@code layout} says (the kernels index them directly). */
     static void requireLayout(String op, SqueezeExcitation.Layout layout, Tensor t, String what) {
         String want = t.dims().length == 4 ? layout.oneDnnLabel() : "ab";
-        if (!dev.stride.ops.DenseLayout.isF32(t.desc(), want)) {
+        if (!DenseLayout.isF32(t.desc(), want)) {
             throw new IllegalArgumentException("squeeze-excitation " + op + ": " + what + " must be dense f32 in layout "
                     + want + (t.dims().length == 4 ? " (" + layout + ")" : "") + ", got tensor '" + t.name() + "' "
                     + t.desc().shapeString() + " (reorder it first)");

@@ -1,6 +1,5 @@
 package dev.stride.ops.se;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.DataType;
 import dev.stride.core.Dnnl;
 import dev.stride.core.ExecArgs;
@@ -17,6 +16,7 @@ import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.eltwise.Eltwise;
 import dev.stride.linear.InnerProduct;
+import dev.stride.ops.DenseLayout;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -179,9 +179,9 @@ public final class SqueezeExcitation extends NativeResource {
             // output (relu' = [a > 0], sigmoid' = s(1 - s)), hence the *_USE_DST algorithms below.
             try (Scope tmp = Scope.open(name + ".create")) {
                 fc1 = InnerProduct.Forward.create(own, name + ".fc1", new long[] {n, c}, hid, true, PropKind.TRAINING,
-                        PostOps.create(tmp).eltwise(Algorithm.Eltwise.RELU, 0f, 0f));
+                        PostOps.create(tmp).eltwise(Eltwise.Algorithm.RELU, 0f, 0f));
                 fc2 = InnerProduct.Forward.create(own, name + ".fc2", new long[] {n, hid}, c, true, PropKind.TRAINING,
-                        PostOps.create(tmp).eltwise(Algorithm.Eltwise.LOGISTIC, 0f, 0f));
+                        PostOps.create(tmp).eltwise(Eltwise.Algorithm.LOGISTIC, 0f, 0f));
             }
             fc1Weights = InnerProduct.BackwardWeights.create(own, name + ".fc1.bw", fc1);
             fc2Weights = InnerProduct.BackwardWeights.create(own, name + ".fc2.bw", fc2);
@@ -213,11 +213,11 @@ public final class SqueezeExcitation extends NativeResource {
             fc2Args = fc2.bind(own, a, w2, b2, s);
 
             Eltwise.Forward sigmoidHint = Eltwise.Forward.create(own, name + ".sigmoid", s.desc(),
-                    Algorithm.Eltwise.LOGISTIC_USE_DST, 0f, 0f, PropKind.TRAINING);
+                    Eltwise.Algorithm.LOGISTIC_USE_DST, 0f, 0f, PropKind.TRAINING);
             sigmoidBackward = Eltwise.Backward.create(own, name + ".sigmoid.bwd", sigmoidHint);
             sigmoidBackwardArgs = sigmoidBackward.bind(own, s, ds, dt);
             Eltwise.Forward reluHint = Eltwise.Forward.create(own, name + ".relu", a.desc(),
-                    Algorithm.Eltwise.RELU_USE_DST, 0f, 0f, PropKind.TRAINING);
+                    Eltwise.Algorithm.RELU_USE_DST, 0f, 0f, PropKind.TRAINING);
             reluBackward = Eltwise.Backward.create(own, name + ".relu.bwd", reluHint);
             reluBackwardArgs = reluBackward.bind(own, a, da, dh);
 
@@ -446,7 +446,7 @@ public final class SqueezeExcitation extends NativeResource {
         if (t == null) {
             throw new IllegalArgumentException(name + ": no tensor given for " + what);
         }
-        if (!Arrays.equals(t.dims(), g.srcDims()) || !dev.stride.ops.DenseLayout.isF32(t.desc(), layout.oneDnnLabel())) {
+        if (!Arrays.equals(t.dims(), g.srcDims()) || !DenseLayout.isF32(t.desc(), layout.oneDnnLabel())) {
             throw new IllegalArgumentException(name + ": " + what + " must be " + srcDesc.shapeString() + " (N x C x H x W, "
                     + layout + "), got tensor '" + t.name() + "' " + t.desc().shapeString());
         }

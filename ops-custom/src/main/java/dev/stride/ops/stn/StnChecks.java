@@ -3,6 +3,7 @@ package dev.stride.ops.stn;
 import dev.stride.core.MemoryDesc;
 import dev.stride.core.Shapes;
 import dev.stride.core.Tensor;
+import dev.stride.ops.DenseLayout;
 import java.util.Arrays;
 
 /**
@@ -48,7 +49,7 @@ final class StnChecks {
      */
     static void requirePlainF32(String where, String role, Tensor t) {
         MemoryDesc d = t.desc();
-        if (!dev.stride.ops.DenseLayout.isPlainF32(d)) {
+        if (!DenseLayout.isPlainF32(d)) {
             throw new IllegalArgumentException(where + ": " + role + " must be f32 in the plain row-major layout "
                     + "(the Java kernels index it as such), got " + d.shapeString()
                     + "; reorder it first (Tensor.toPlain)");

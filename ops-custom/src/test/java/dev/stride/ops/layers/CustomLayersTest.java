@@ -24,8 +24,8 @@ import dev.stride.nn.PlanContext;
 import dev.stride.nn.PlanOptions;
 import dev.stride.nn.Shape;
 import dev.stride.nn.Summary;
-import dev.stride.nn.layers.Conv;
-import dev.stride.nn.layers.Dense;
+import dev.stride.nn.layers.ConvLayer;
+import dev.stride.nn.layers.DenseLayer;
 import dev.stride.ops.deform.DeformConv2d;
 import dev.stride.ops.stn.SamplerOptions;
 import dev.stride.testing.Check;
@@ -331,10 +331,10 @@ class CustomLayersTest {
         String size = fails(() -> new AffineSamplerLayer(4, 0, SamplerOptions.DEFAULT));
         assertTrue(size.contains("got 4 x 0"), size);
 
-        String unknown = fails(() -> NetworkBuilder.input(3, 4, 4).layer(new Initialised(new Conv(Convolution.Params.of(2, 1)),
+        String unknown = fails(() -> NetworkBuilder.input(3, 4, 4).layer(new Initialised(new ConvLayer(Convolution.Params.of(2, 1)),
                 "zconv", Map.of("gamma", Param.Init.ZEROS))));
         assertTrue(unknown.startsWith("zconv1: cannot initialise 'gamma': the conv layer has parameters [weight, bias]"), unknown);
-        String affine = fails(() -> NetworkBuilder.input(8).layer(Initialised.of(new Dense(4, true), "head", "weight",
+        String affine = fails(() -> NetworkBuilder.input(8).layer(Initialised.of(new DenseLayer(4, true), "head", "weight",
                 Param.Init.ZEROS, "bias", Param.Init.IDENTITY_AFFINE)));
         assertTrue(affine.startsWith("head1: bias[4]: the identity affine initialisation needs 6 values"), affine);
     }

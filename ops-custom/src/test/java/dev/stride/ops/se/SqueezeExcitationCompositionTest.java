@@ -1,6 +1,5 @@
 package dev.stride.ops.se;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.MemoryDesc;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
@@ -56,19 +55,19 @@ class SqueezeExcitationCompositionTest {
             InnerProduct.Forward fc1 = InnerProduct.Forward.create(scope, "fc1", perChannel, hid);
             Tensor h1 = Tensor.zeros(scope, "h1", n, hid);
             fc1.executePlain(stream, z4, w1, b1, h1);
-            Eltwise.Forward relu = Eltwise.Forward.create(scope, "relu", h1.desc(), Algorithm.Eltwise.RELU, 0f, 0f,
+            Eltwise.Forward relu = Eltwise.Forward.create(scope, "relu", h1.desc(), Eltwise.Algorithm.RELU, 0f, 0f,
                     PropKind.TRAINING);
             Tensor a = Tensor.zeros(scope, "a", n, hid);
             relu.execute(stream, relu.bind(scope, h1, a));
             InnerProduct.Forward fc2 = InnerProduct.Forward.create(scope, "fc2", new long[] {n, hid}, c);
             Tensor t = Tensor.zeros(scope, "t", n, c);
             fc2.executePlain(stream, a, w2, b2, t);
-            Eltwise.Forward sigmoid = Eltwise.Forward.create(scope, "sigmoid", t.desc(), Algorithm.Eltwise.LOGISTIC, 0f,
+            Eltwise.Forward sigmoid = Eltwise.Forward.create(scope, "sigmoid", t.desc(), Eltwise.Algorithm.LOGISTIC, 0f,
                     0f, PropKind.TRAINING);
             Tensor s4 = Tensor.zeros(scope, "s4", perChannel);
             Tensor s = view(scope, s4, n, c);
             sigmoid.execute(stream, sigmoid.bind(scope, t, s));
-            Binary.Forward mul = Binary.Forward.create(scope, "mul", Binary.Alg.MUL, dims, perChannel);
+            Binary.Forward mul = Binary.Forward.create(scope, "mul", Binary.Algorithm.MUL, dims, perChannel);
             Tensor xRef = Tensor.zeros(scope, "x.ref", dims);
             mul.executeOnce(stream, u, s4, xRef);
 
@@ -110,7 +109,7 @@ class SqueezeExcitationCompositionTest {
             poolB.execute(stream, poolB.bind(scope, dz4Pool, duSqueeze, null, null, null));
             stream.await();
             Tensor duRef = Tensor.zeros(scope, "du.ref", dims);
-            Binary.Forward add = Binary.Forward.create(scope, "add", Binary.Alg.ADD, dims, dims);
+            Binary.Forward add = Binary.Forward.create(scope, "add", Binary.Algorithm.ADD, dims, dims);
             add.executeOnce(stream, duScale, duSqueeze.desc().isPlain() ? duSqueeze : duSqueeze.toPlain(scope, stream), duRef);
 
             SeReference.close("du", duRef.toFloatArray(), du.toFloatArray(), 1e-6, 1e-4);

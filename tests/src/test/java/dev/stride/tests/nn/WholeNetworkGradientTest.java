@@ -3,10 +3,10 @@ package dev.stride.tests.nn;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stride.conv.Convolution;
-import dev.stride.core.Algorithm;
 import dev.stride.core.Dnnl;
 import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
+import dev.stride.eltwise.Eltwise;
 import dev.stride.nn.Mode;
 import dev.stride.nn.Network;
 import dev.stride.nn.NetworkBuilder;
@@ -55,8 +55,8 @@ import org.junit.jupiter.api.Test;
  */
 class WholeNetworkGradientTest {
 
-    private static final Algorithm.Eltwise TANH = Algorithm.Eltwise.TANH;
-    private static final Algorithm.Eltwise ELU = Algorithm.Eltwise.ELU;
+    private static final Eltwise.Algorithm TANH = Eltwise.Algorithm.TANH;
+    private static final Eltwise.Algorithm ELU = Eltwise.Algorithm.ELU;
     private static final double H = 4e-3;
     private static final double ATOL = 1e-4;
     private static final double RTOL = 5e-2;

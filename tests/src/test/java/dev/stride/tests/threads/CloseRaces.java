@@ -1,6 +1,5 @@
 package dev.stride.tests.threads;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.ExecArgs;
 import dev.stride.core.MemoryDesc;
 import dev.stride.core.PropKind;
@@ -88,7 +87,7 @@ public final class CloseRaces {
         try (Scope scope = Scope.open("eltwise")) {
             long[] dims = {1 << 20};
             Eltwise.Forward exp = Eltwise.Forward.create(scope, "exp", MemoryDesc.plain(scope, dims),
-                    Algorithm.Eltwise.EXP, 0, 0, PropKind.INFERENCE);
+                    Eltwise.Algorithm.EXP, 0, 0, PropKind.INFERENCE);
             Tensor src = Tensor.zeros(scope, "src", dims);
             Tensor dst = Tensor.zeros(scope, "dst", dims);
             ExecArgs args = exp.bind(scope, src, dst);

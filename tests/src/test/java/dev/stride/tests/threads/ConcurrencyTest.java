@@ -132,7 +132,7 @@ class ConcurrencyTest {
         try (Scope scope = Scope.leakChecked("shared binding")) {
             long[] dims = {1 << 20};
             var exp = dev.stride.eltwise.Eltwise.Forward.create(scope, "exp",
-                    dev.stride.core.MemoryDesc.plain(scope, dims), dev.stride.core.Algorithm.Eltwise.EXP, 0, 0,
+                    dev.stride.core.MemoryDesc.plain(scope, dims), dev.stride.eltwise.Eltwise.Algorithm.EXP, 0, 0,
                     dev.stride.core.PropKind.INFERENCE);
             float[] x = Check.random(new SplittableRandom(9), dims[0]);
             Tensor src = Tensor.of(scope, "src", x, dims);
@@ -362,7 +362,7 @@ class ConcurrencyTest {
             Scope scope = Scope.open("owner");
             Tensor t = Tensor.of(scope, "t", new float[] {1, -2, 3}, 3);
             var relu = dev.stride.eltwise.Eltwise.Forward.create(scope, "relu", t.desc(),
-                    dev.stride.core.Algorithm.Eltwise.RELU, 0, 0, dev.stride.core.PropKind.INFERENCE);
+                    dev.stride.eltwise.Eltwise.Algorithm.RELU, 0, 0, dev.stride.core.PropKind.INFERENCE);
             Tensor out = Tensor.zeros(scope, "out", 3);
             ExecArgs args = relu.bind(scope, t, out);
             java.util.concurrent.CountDownLatch marked = new java.util.concurrent.CountDownLatch(1);

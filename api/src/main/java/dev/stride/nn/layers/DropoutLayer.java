@@ -14,9 +14,9 @@ import java.util.List;
  *
  * <p>Immutable: a layer description, safe to share between networks and threads.
  */
-public record Dropout(double p) implements Layer {
+public record DropoutLayer(double p) implements Layer {
 
-    public Dropout {
+    public DropoutLayer {
         if (!(p >= 0 && p < 1)) {
             throw new IllegalArgumentException("dropout probability must be in [0, 1), got " + p);
         }
@@ -49,7 +49,7 @@ public record Dropout(double p) implements Layer {
             Tensor view = Tensor.wrap(ctx.scope(), ctx.name() + ".out", src.desc(), src.segment());
             return new SimpleOp(view, () -> { }, "identity") {
                 @Override
-                protected void planBackward(Tensor diffOutput, Tensor diffInput, java.util.List<Runnable> steps) {
+                protected void planBackward(Tensor diffOutput, Tensor diffInput, List<Runnable> steps) {
                     steps.add(ctx.reorder(diffOutput, diffInput));
                 }
             };
@@ -81,7 +81,7 @@ public record Dropout(double p) implements Layer {
         };
         return new SimpleOp(dst, forward, "dropout p=" + p + " (Java kernel)") {
             @Override
-            protected void planBackward(Tensor diffOutput, Tensor diffInput, java.util.List<Runnable> steps) {
+            protected void planBackward(Tensor diffOutput, Tensor diffInput, List<Runnable> steps) {
                 steps.add(() -> {
                     ctx.await();
                     MemorySegment d = diffOutput.segment();

@@ -22,7 +22,7 @@ import java.util.List;
  *
  * <p>Immutable: a layer description, safe to share between networks and threads.
  */
-public record Conv(Convolution.Params params) implements Layer {
+public record ConvLayer(Convolution.Params params) implements Layer {
 
     private Convolution.Geometry geometry(String name, List<Shape> in) {
         Shape s = in.getFirst();
@@ -75,7 +75,7 @@ public record Conv(Convolution.Params params) implements Layer {
     }
 
     @Override
-    public boolean fuses(Activation next, Mode mode) {
+    public boolean fuses(ActivationLayer next, Mode mode) {
         return WeightedOp.canFuse(next, mode);
     }
 

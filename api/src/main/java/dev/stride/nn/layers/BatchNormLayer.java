@@ -1,24 +1,27 @@
 package dev.stride.nn.layers;
 
 import dev.stride.core.ExecArgs;
+import dev.stride.core.PropKind;
 import dev.stride.core.Tensor;
+import dev.stride.eltwise.Eltwise;
 import dev.stride.nn.LayerOp;
 import dev.stride.nn.Mode;
 import dev.stride.nn.PlanContext;
 import dev.stride.nn.Layer;
 import dev.stride.nn.Param;
 import dev.stride.nn.Shape;
+import dev.stride.norm.BatchNorm;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Batch normalization over the channels of its input: learned {@code weight} (gamma, ones) and {@code bias}
  * (beta, zeros), and saved state {@code running_mean} (zeros) and {@code running_var} (ones) that never
- * receive gradients; see {@link dev.stride.norm.BatchNorm}.
+ * receive gradients; see {@link BatchNorm}.
  *
  * <p>Immutable: a layer description, safe to share between networks and threads.
  */
-public record BatchNorm(dev.stride.norm.BatchNorm.Params params) implements Layer {
+public record BatchNormLayer(BatchNorm.Params params) implements Layer {
 
     @Override
     public String kind() {
@@ -33,7 +36,7 @@ public record BatchNorm(dev.stride.norm.BatchNorm.Params params) implements Laye
     @Override
     public Shape outputShape(String name, List<Shape> in) {
         // Checked per sample here; the batch-size rule (more than one value per channel) when planned.
-        dev.stride.norm.BatchNorm.Geometry.of(name, in.getFirst().withBatch(2), dev.stride.core.PropKind.INFERENCE);
+        BatchNorm.Geometry.of(name, in.getFirst().withBatch(2), PropKind.INFERENCE);
         return in.getFirst();
     }
 
@@ -57,15 +60,15 @@ public record BatchNorm(dev.stride.norm.BatchNorm.Params params) implements Laye
 
     /** ReLU fuses through oneDNN's fused flag, in training (a workspace keeps the mask) and in inference. */
     @Override
-    public boolean fuses(Activation next, Mode mode) {
-        return next.algorithm() == dev.stride.core.Algorithm.Eltwise.RELU && next.alpha() == 0 && next.beta() == 0;
+    public boolean fuses(ActivationLayer next, Mode mode) {
+        return next.algorithm() == Eltwise.Algorithm.RELU && next.alpha() == 0 && next.beta() == 0;
     }
 
     @Override
     public LayerOp plan(PlanContext ctx) {
         boolean training = ctx.training();
         var p = params.fuseRelu(ctx.fusedActivation() != null);
-        var fwd = dev.stride.norm.BatchNorm.Forward.create(ctx.scope(), ctx.name(), ctx.input().desc(), p,
+        var fwd = BatchNorm.Forward.create(ctx.scope(), ctx.name(), ctx.input().desc(), p,
                 ctx.mode().propKind());
         Tensor src = ctx.input();
         Tensor dst = ctx.output(fwd.dstDesc());
@@ -85,10 +88,10 @@ public record BatchNorm(dev.stride.norm.BatchNorm.Params params) implements Laye
                 }
                 : ctx.step(fwd, args);
         String text = "batch norm " + dst.desc().layout() + (p.fuseRelu() ? ", fused ReLU" : "");
-        return new MultiOp(dst, java.util.List.of(forward), text) {
+        return new MultiOp(dst, List.of(forward), text) {
             @Override
             protected void planBackward(Tensor diffOutput, List<Tensor> diffInputs, List<Runnable> steps) {
-                var bwd = dev.stride.norm.BatchNorm.Backward.create(ctx.scope(), ctx.name(), fwd);
+                var bwd = BatchNorm.Backward.create(ctx.scope(), ctx.name(), fwd);
                 // oneDNN computes every gradient at once: frozen or unneeded ones go to scratch buffers.
                 Tensor diffSrc = diffInputs.getFirst() != null ? diffInputs.getFirst()
                         : ctx.buffer("diff_src_unused", src.desc());

@@ -1,6 +1,5 @@
 package dev.stride.nn.layers;
 
-import dev.stride.core.Algorithm;
 import dev.stride.core.Tensor;
 import dev.stride.eltwise.Eltwise;
 import dev.stride.nn.LayerOp;
@@ -10,19 +9,19 @@ import dev.stride.nn.Shape;
 import java.util.List;
 
 /**
- * An element-wise activation, {@code y = f(x; alpha, beta)}; see {@link dev.stride.eltwise.Eltwise}.
+ * An element-wise activation, {@code y = f(x; alpha, beta)}; see {@link Eltwise}.
  *
  * <p>Immutable: a layer description, safe to share between networks and threads.
  */
-public record Activation(Algorithm.Eltwise algorithm, float alpha, float beta) implements Layer {
+public record ActivationLayer(Eltwise.Algorithm algorithm, float alpha, float beta) implements Layer {
 
-    public static Activation relu() {
-        return new Activation(Algorithm.Eltwise.RELU, 0, 0);
+    public static ActivationLayer relu() {
+        return new ActivationLayer(Eltwise.Algorithm.RELU, 0, 0);
     }
 
     @Override
     public String kind() {
-        return algorithm == Algorithm.Eltwise.RELU && alpha != 0 ? "leakyrelu" : algorithm.label();
+        return algorithm == Eltwise.Algorithm.RELU && alpha != 0 ? "leakyrelu" : algorithm.label();
     }
 
     @Override
@@ -50,7 +49,7 @@ public record Activation(Algorithm.Eltwise algorithm, float alpha, float beta) i
         String text = "eltwise " + kind() + " " + dst.desc().layout();
         return new SimpleOp(dst, forward, text) {
             @Override
-            protected void planBackward(Tensor diffOutput, Tensor diffInput, java.util.List<Runnable> steps) {
+            protected void planBackward(Tensor diffOutput, Tensor diffInput, List<Runnable> steps) {
                 Eltwise.Backward bwd = Eltwise.Backward.create(ctx.scope(), ctx.name(), fwd);
                 Tensor data = bwd.usesDst() ? dst : src;
                 steps.add(ctx.step(bwd, bwd.bind(ctx.scope(), data, diffOutput, diffInput)));

@@ -6,6 +6,7 @@ import dev.stride.nn.LayerOp;
 import dev.stride.nn.PlanContext;
 import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -13,7 +14,7 @@ import java.util.List;
  *
  * <p>Immutable: a layer description, safe to share between networks and threads.
  */
-public record Flatten() implements Layer {
+public record FlattenLayer() implements Layer {
 
     @Override
     public String kind() {
@@ -42,7 +43,7 @@ public record Flatten() implements Layer {
         for (int i = 1; i < d.length; i++) {
             features *= d[i];
         }
-        java.util.List<Runnable> before = new java.util.ArrayList<>();
+        List<Runnable> before = new ArrayList<>();
         Tensor plain = ctx.inLayout(in, in.desc().plainLike(ctx.scope()), before, "plain");
         MemoryDesc flat = ctx.plain(d[0], features);
         Tensor out = Tensor.wrap(ctx.scope(), ctx.name() + ".out", flat, plain.segment());
@@ -50,7 +51,7 @@ public record Flatten() implements Layer {
         String text = before.isEmpty() ? "view" : "reorder " + in.desc().layout() + " -> plain";
         return new SimpleOp(out, forward, text) {
             @Override
-            protected void planBackward(Tensor diffOutput, Tensor diffInput, java.util.List<Runnable> steps) {
+            protected void planBackward(Tensor diffOutput, Tensor diffInput, List<Runnable> steps) {
                 Tensor asInput = Tensor.wrap(ctx.scope(), ctx.name() + ".grad_view", in.desc().plainLike(ctx.scope()),
                         diffOutput.segment());
                 steps.add(ctx.reorder(asInput, diffInput));

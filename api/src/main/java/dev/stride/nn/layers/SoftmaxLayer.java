@@ -5,14 +5,15 @@ import dev.stride.nn.LayerOp;
 import dev.stride.nn.PlanContext;
 import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
+import dev.stride.softmax.Softmax;
 import java.util.List;
 
 /**
- * Softmax over the features of a sample (class scores to probabilities); see {@link dev.stride.softmax.Softmax}.
+ * Softmax over the features of a sample (class scores to probabilities); see {@link Softmax}.
  *
  * <p>Immutable: a layer description, safe to share between networks and threads.
  */
-public record Softmax() implements Layer {
+public record SoftmaxLayer() implements Layer {
 
     @Override
     public String kind() {
@@ -40,14 +41,14 @@ public record Softmax() implements Layer {
 
     @Override
     public LayerOp plan(PlanContext ctx) {
-        var fwd = dev.stride.softmax.Softmax.Forward.create(ctx.scope(), ctx.name(), ctx.input().desc(),
-                dev.stride.softmax.Softmax.Algorithm.ACCURATE, 1, ctx.mode().propKind());
+        var fwd = Softmax.Forward.create(ctx.scope(), ctx.name(), ctx.input().desc(),
+                Softmax.Algorithm.ACCURATE, 1, ctx.mode().propKind());
         Tensor dst = ctx.output(fwd.dstDesc());
         Runnable forward = ctx.step(fwd, fwd.bind(ctx.scope(), ctx.input(), dst));
         return new SimpleOp(dst, forward, "softmax " + dst.desc().layout()) {
             @Override
-            protected void planBackward(Tensor diffOutput, Tensor diffInput, java.util.List<Runnable> steps) {
-                var bwd = dev.stride.softmax.Softmax.Backward.create(ctx.scope(), ctx.name(), fwd);
+            protected void planBackward(Tensor diffOutput, Tensor diffInput, List<Runnable> steps) {
+                var bwd = Softmax.Backward.create(ctx.scope(), ctx.name(), fwd);
                 steps.add(ctx.step(bwd, bwd.bind(ctx.scope(), dst, diffOutput, diffInput)));
             }
         };

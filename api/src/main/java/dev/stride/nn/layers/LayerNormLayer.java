@@ -6,6 +6,7 @@ import dev.stride.nn.PlanContext;
 import dev.stride.nn.Layer;
 import dev.stride.nn.Param;
 import dev.stride.nn.Shape;
+import dev.stride.norm.LayerNorm;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,7 +15,7 @@ import java.util.List;
  *
  * <p>Immutable: a layer description, safe to share between networks and threads.
  */
-public record LayerNorm(dev.stride.norm.LayerNorm.Params params) implements Layer {
+public record LayerNormLayer(LayerNorm.Params params) implements Layer {
 
     @Override
     public String kind() {
@@ -28,7 +29,7 @@ public record LayerNorm(dev.stride.norm.LayerNorm.Params params) implements Laye
 
     @Override
     public Shape outputShape(String name, List<Shape> in) {
-        dev.stride.norm.LayerNorm.Geometry.of(name, in.getFirst().withBatch(1));
+        LayerNorm.Geometry.of(name, in.getFirst().withBatch(1));
         return in.getFirst();
     }
 
@@ -50,7 +51,7 @@ public record LayerNorm(dev.stride.norm.LayerNorm.Params params) implements Laye
 
     @Override
     public LayerOp plan(PlanContext ctx) {
-        var fwd = dev.stride.norm.LayerNorm.Forward.create(ctx.scope(), ctx.name(), ctx.input().desc(), params,
+        var fwd = LayerNorm.Forward.create(ctx.scope(), ctx.name(), ctx.input().desc(), params,
                 ctx.mode().propKind());
         Tensor src = ctx.input();
         Tensor dst = ctx.output(fwd.dstDesc());
@@ -62,7 +63,7 @@ public record LayerNorm(dev.stride.norm.LayerNorm.Params params) implements Laye
         return new MultiOp(dst, List.of(forward), "layer norm " + dst.desc().layout()) {
             @Override
             protected void planBackward(Tensor diffOutput, List<Tensor> diffInputs, List<Runnable> steps) {
-                var bwd = dev.stride.norm.LayerNorm.Backward.create(ctx.scope(), ctx.name(), fwd);
+                var bwd = LayerNorm.Backward.create(ctx.scope(), ctx.name(), fwd);
                 Tensor diffSrc = diffInputs.getFirst() != null ? diffInputs.getFirst()
                         : ctx.buffer("diff_src_unused", src.desc());
                 Tensor dScale = null;

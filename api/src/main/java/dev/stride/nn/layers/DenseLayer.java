@@ -18,7 +18,7 @@ import java.util.List;
  *
  * <p>Immutable: a layer description, safe to share between networks and threads.
  */
-public record Dense(long outFeatures, boolean bias) implements Layer {
+public record DenseLayer(long outFeatures, boolean bias) implements Layer {
 
     @Override
     public String kind() {
@@ -56,7 +56,7 @@ public record Dense(long outFeatures, boolean bias) implements Layer {
     }
 
     @Override
-    public boolean fuses(Activation next, Mode mode) {
+    public boolean fuses(ActivationLayer next, Mode mode) {
         return WeightedOp.canFuse(next, mode);
     }
 
@@ -79,19 +79,19 @@ public record Dense(long outFeatures, boolean bias) implements Layer {
             fwd = InnerProduct.Forward.create(ctx.scope(), ctx.name(), ctx.input().dims(), outFeatures, withBias,
                     ctx.mode().propKind(), postOps);
             InnerProduct.Forward f = fwd;
-            return Conv.prim(f, f.srcDesc(), f.weightsDesc(), f.dstDesc(), (s, a, b, c, d) -> f.bind(s, a, b, c, d));
+            return ConvLayer.prim(f, f.srcDesc(), f.weightsDesc(), f.dstDesc(), (s, a, b, c, d) -> f.bind(s, a, b, c, d));
         }
 
         @Override
         public WeightedOp.Prim backwardData() {
             InnerProduct.BackwardData p = InnerProduct.BackwardData.create(ctx.scope(), ctx.name(), fwd);
-            return Conv.prim(p, p.diffDstDesc(), p.weightsDesc(), p.diffSrcDesc(), (s, a, b, c, d) -> p.bind(s, a, b, c));
+            return ConvLayer.prim(p, p.diffDstDesc(), p.weightsDesc(), p.diffSrcDesc(), (s, a, b, c, d) -> p.bind(s, a, b, c));
         }
 
         @Override
         public WeightedOp.Prim backwardWeights() {
             InnerProduct.BackwardWeights p = InnerProduct.BackwardWeights.create(ctx.scope(), ctx.name(), fwd);
-            return Conv.prim(p, p.srcDesc(), p.diffDstDesc(), p.diffWeightsDesc(), (s, a, b, c, d) -> p.bind(s, a, b, c, d));
+            return ConvLayer.prim(p, p.srcDesc(), p.diffDstDesc(), p.diffWeightsDesc(), (s, a, b, c, d) -> p.bind(s, a, b, c, d));
         }
     }
 }

@@ -7,6 +7,8 @@ import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
 import dev.stride.nn.Window;
 import dev.stride.pool.Pooling;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -14,7 +16,7 @@ import java.util.List;
  *
  * <p>Immutable: a layer description, safe to share between networks and threads.
  */
-public record Pool(Pooling.Params params) implements Layer {
+public record PoolLayer(Pooling.Params params) implements Layer {
 
     private Pooling.Geometry geometry(String name, List<Shape> in) {
         Shape s = in.getFirst();
@@ -51,7 +53,7 @@ public record Pool(Pooling.Params params) implements Layer {
             return Window.global(g.extent());
         }
         long[] ones = new long[g.extent().length];
-        java.util.Arrays.fill(ones, 1);
+        Arrays.fill(ones, 1);
         return Window.of(g.extent(), g.strides(), ones);
     }
 
@@ -71,10 +73,10 @@ public record Pool(Pooling.Params params) implements Layer {
         String text = kind() + " " + dst.desc().layout();
         return new SimpleOp(dst, () -> fwd.execute(stream, args), text) {
             @Override
-            protected void planBackward(Tensor diffOutput, Tensor diffInput, java.util.List<Runnable> steps) {
+            protected void planBackward(Tensor diffOutput, Tensor diffInput, List<Runnable> steps) {
                 Pooling.Backward bwd = Pooling.Backward.create(ctx.scope(), ctx.name(), fwd);
                 Tensor dd = ctx.inLayout(diffOutput, bwd.diffDstDesc(), steps, "diff_dst");
-                java.util.List<Runnable> after = new java.util.ArrayList<>();
+                List<Runnable> after = new ArrayList<>();
                 Tensor ds = ctx.outLayout(diffInput, bwd.diffSrcDesc(), after, "diff_src");
                 Pooling.Bound b = bwd.bind(ctx.scope(), args, dd, ds);
                 steps.add(() -> bwd.execute(stream, b));

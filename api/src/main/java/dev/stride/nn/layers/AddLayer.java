@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import dev.stride.nn.Layer;
 import dev.stride.nn.Shape;
 import dev.stride.nn.Window;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -17,9 +18,9 @@ import java.util.List;
  *
  * <p>Immutable: a layer description, safe to share between networks and threads.
  */
-public record Add(int inputs) implements Layer {
+public record AddLayer(int inputs) implements Layer {
 
-    public Add {
+    public AddLayer {
         if (inputs < 2) {
             throw new IllegalArgumentException("add needs at least 2 inputs, got " + inputs);
         }
@@ -71,9 +72,9 @@ public record Add(int inputs) implements Layer {
             srcs[i] = ctx.inLayout(ctx.inputs().get(i), layout, before, "src" + i);
         }
         float[] ones = new float[inputs];
-        java.util.Arrays.fill(ones, 1f);
+        Arrays.fill(ones, 1f);
         MemoryDesc[] descs = new MemoryDesc[inputs];
-        java.util.Arrays.fill(descs, layout);
+        Arrays.fill(descs, layout);
         Sum.Forward sum = Sum.Forward.create(ctx.scope(), ctx.name(), ones, descs);
         Tensor dst = ctx.output(sum.dstDesc());
         ExecArgs args = sum.bind(ctx.scope(), dst, srcs);

@@ -5,6 +5,7 @@ import dev.stride.core.MemoryDesc;
 import dev.stride.core.Tensor;
 import dev.stride.nn.LayerOp;
 import dev.stride.nn.PlanContext;
+import dev.stride.tensor.Concat;
 import dev.stride.tensor.Steps;
 import java.util.ArrayList;
 import dev.stride.nn.Layer;
@@ -16,9 +17,9 @@ import java.util.List;
  *
  * <p>Immutable: a layer description, safe to share between networks and threads.
  */
-public record Concat(int inputs) implements Layer {
+public record ConcatLayer(int inputs) implements Layer {
 
-    public Concat {
+    public ConcatLayer {
         if (inputs < 2) {
             throw new IllegalArgumentException("concat needs at least 2 inputs, got " + inputs);
         }
@@ -72,12 +73,12 @@ public record Concat(int inputs) implements Layer {
     @Override
     public LayerOp plan(PlanContext ctx) {
         MemoryDesc[] descs = ctx.inputs().stream().map(Tensor::desc).toArray(MemoryDesc[]::new);
-        var chosen = dev.stride.tensor.Concat.Forward.create(ctx.scope(), ctx.name(), 1, descs);
+        var chosen = Concat.Forward.create(ctx.scope(), ctx.name(), 1, descs);
         FormatTag blocked = FormatTag.ofLayout(descs[0].layout());
         if (chosen.dstDesc().isPlain() && blocked != null && blocked.label().matches("aBcde?(8|16)b")) {
             MemoryDesc into = MemoryDesc.of(ctx.scope(), descs[0].dataType(), blocked, chosen.dstDesc().dims());
             chosen.close();
-            chosen = dev.stride.tensor.Concat.Forward.createInto(ctx.scope(), ctx.name(), 1, into, descs);
+            chosen = Concat.Forward.createInto(ctx.scope(), ctx.name(), 1, into, descs);
         }
         var fwd = chosen;
         Tensor dst = ctx.output(fwd.dstDesc());
@@ -86,7 +87,7 @@ public record Concat(int inputs) implements Layer {
         return new MultiOp(dst, forward, "concat " + dst.desc().layout()) {
             @Override
             protected void planBackward(Tensor diffOutput, List<Tensor> diffInputs, List<Runnable> steps) {
-                var bwd = dev.stride.tensor.Concat.Backward.create(ctx.scope(), ctx.name(), fwd);
+                var bwd = Concat.Backward.create(ctx.scope(), ctx.name(), fwd);
                 List<Runnable> before = new ArrayList<>();
                 Tensor dd = ctx.inLayout(diffOutput, bwd.diffDstDesc(), before, "diff_dst");
                 steps.addAll(before);

@@ -138,9 +138,9 @@ public final class Trainer implements AutoCloseable {
             long t0 = System.nanoTime();
             listener.epochStarted(epoch, batches);
             train.startEpoch(epoch);
-            double lossSum = 0;
-            long correct = 0;
-            long seen = 0;
+            RunningMean epochLoss = new RunningMean();
+            Accuracy epochAccuracy = new Accuracy();
+            Accuracy batchAccuracy = new Accuracy();
             double lr = optimizer.learningRate();
             for (int b = 0; b < batches; b++) {
                 BatchLoader.Batch batch = train.next();
@@ -149,16 +149,16 @@ public final class Trainer implements AutoCloseable {
                     optimizer.setLearningRate(lr);
                 }
                 double l = step(batch);
-                int hits = hits(predictions, batch.labels(), batch.count());
-                lossSum += l * batch.count();
-                correct += hits;
-                seen += batch.count();
-                listener.batchFinished(epoch, b, l, (double) hits / batch.count());
+                batchAccuracy.reset();
+                batchAccuracy.add(batch.labels(), predictions, batch.count());
+                epochAccuracy.add(batchAccuracy.correct(), batchAccuracy.total());
+                epochLoss.add(l, batch.count());
+                listener.batchFinished(epoch, b, l, batchAccuracy.value());
             }
             listener.evaluating(epoch);
             Evaluation ev = evaluate();
             double seconds = (System.nanoTime() - t0) / 1e9;
-            EpochStats stats = new EpochStats(epoch, lossSum / seen, (double) correct / seen, ev.loss(), ev.accuracy(),
+            EpochStats stats = new EpochStats(epoch, epochLoss.mean(), epochAccuracy.value(), ev.loss(), ev.accuracy(),
                     seconds, lr);
             history.add(stats);
             boolean best = ev.accuracy() > bestAccuracy;
@@ -192,8 +192,7 @@ public final class Trainer implements AutoCloseable {
         ConfusionMatrix cm = config.classNames() != null && config.classNames().size() == classes
                 ? new ConfusionMatrix(config.classNames()) : ConfusionMatrix.ofSize(classes);
         test.startEpoch(0);
-        double lossSum = 0;
-        long seen = 0;
+        RunningMean meanLoss = new RunningMean();
         MemorySegment input = evalPlan.input().segment();
         while (test.hasNext()) {
             BatchLoader.Batch batch = test.next();
@@ -203,12 +202,11 @@ public final class Trainer implements AutoCloseable {
             Metrics.argmax(evalPlan.output(), evalPredictions);
             int[] labels = batch.labels();
             for (int i = 0; i < batch.count(); i++) {
-                lossSum += crossEntropy(logits, i, labels[i]);
+                meanLoss.add(crossEntropy(logits, i, labels[i]));
             }
             cm.add(labels, evalPredictions, batch.count());
-            seen += batch.count();
         }
-        return new Evaluation(lossSum / seen, cm.accuracy(), cm);
+        return new Evaluation(meanLoss.mean(), cm.accuracy(), cm);
     }
 
     /** {@code logsumexp(row) - row[label]}, in double, for one row of plain logits. */
@@ -223,16 +221,6 @@ public final class Trainer implements AutoCloseable {
             sum += Math.exp(logits.getAtIndex(ValueLayout.JAVA_FLOAT, base + k) - max);
         }
         return max + Math.log(sum) - logits.getAtIndex(ValueLayout.JAVA_FLOAT, base + label);
-    }
-
-    private static int hits(int[] predicted, int[] labels, int count) {
-        int n = 0;
-        for (int i = 0; i < count; i++) {
-            if (predicted[i] == labels[i]) {
-                n++;
-            }
-        }
-        return n;
     }
 
     private void save(int epoch, EpochStats stats, boolean best) throws IOException {

@@ -60,11 +60,26 @@ public final class Check {
 
     /** Fails naming the first element where {@code |want - got| > atol + rtol * |want|}. */
     public static void close(String what, long[] shape, float[] want, float[] got, double atol, double rtol) {
+        close(what, shape, toDouble(want), got, atol, rtol);
+    }
+
+    /** {@link #close(String, long[], float[], float[], double, double)} of a flat array. */
+    public static void close(String what, float[] want, float[] got, double atol, double rtol) {
+        close(what, new long[] {want.length}, toDouble(want), got, atol, rtol);
+    }
+
+    /** {@link #close(String, long[], double[], float[], double, double)} of a flat array. */
+    public static void close(String what, double[] want, float[] got, double atol, double rtol) {
+        close(what, new long[] {want.length}, want, got, atol, rtol);
+    }
+
+    /** Fails naming the first element where {@code |want - got| > atol + rtol * |want|} (a double reference). */
+    public static void close(String what, long[] shape, double[] want, float[] got, double atol, double rtol) {
         if (want.length != got.length) {
             throw new AssertionError(what + ": expected " + want.length + " values, got " + got.length);
         }
         for (int i = 0; i < want.length; i++) {
-            double err = Math.abs((double) want[i] - got[i]);
+            double err = Math.abs(want[i] - got[i]);
             if (!(err <= atol + rtol * Math.abs(want[i]))) {
                 throw new AssertionError(what + ": element " + index(shape, i) + " expected " + want[i] + " got "
                         + got[i] + " (|diff| " + err + " > atol " + atol + " + rtol " + rtol + " * |expected|)");

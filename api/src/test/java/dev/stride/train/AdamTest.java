@@ -1,6 +1,6 @@
 package dev.stride.train;
 
-import static dev.stride.train.Params.assertClose;
+import static dev.stride.testing.Check.close;
 import static dev.stride.train.Params.f32;
 import static dev.stride.train.Params.grad;
 import static dev.stride.train.Params.values;
@@ -76,10 +76,10 @@ class AdamTest {
                 opt.step();
                 reference(w, GW[t - 1], mw[0], mw[1], t, lr, beta1, beta2, eps, wd, decoupled);
                 reference(b, GB[t - 1], mb[0], mb[1], t, lr, beta1, beta2, eps, biasExcluded ? 0 : wd, decoupled);
-                assertClose("weight after step " + t, w, values(pw), 1e-7, 1e-6);
-                assertClose("bias after step " + t, b, values(pb), 1e-7, 1e-6);
-                assertClose("exp_avg after step " + t, mw[0], opt.state().get("fc.weight.exp_avg").toFloatArray(), 1e-8, 1e-6);
-                assertClose("exp_avg_sq after step " + t, mw[1], opt.state().get("fc.weight.exp_avg_sq").toFloatArray(), 1e-10, 1e-6);
+                close("weight after step " + t, w, values(pw), 1e-7, 1e-6);
+                close("bias after step " + t, b, values(pb), 1e-7, 1e-6);
+                close("exp_avg after step " + t, mw[0], opt.state().get("fc.weight.exp_avg").toFloatArray(), 1e-8, 1e-6);
+                close("exp_avg_sq after step " + t, mw[1], opt.state().get("fc.weight.exp_avg_sq").toFloatArray(), 1e-10, 1e-6);
             }
         }
     }

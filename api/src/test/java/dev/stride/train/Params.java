@@ -49,17 +49,4 @@ final class Params {
         }
         return out;
     }
-
-    static void assertClose(String what, double[] want, float[] got, double atol, double rtol) {
-        if (want.length != got.length) {
-            throw new AssertionError(what + ": expected " + want.length + " values, got " + got.length);
-        }
-        for (int i = 0; i < want.length; i++) {
-            double err = Math.abs(want[i] - got[i]);
-            if (!(err <= atol + rtol * Math.abs(want[i]))) {
-                throw new AssertionError(what + ": element " + i + " expected " + want[i] + " got " + got[i] + " (|diff| "
-                        + err + ")");
-            }
-        }
-    }
 }

@@ -1,6 +1,6 @@
 package dev.stride.train;
 
-import static dev.stride.train.Params.assertClose;
+import static dev.stride.testing.Check.close;
 import static dev.stride.train.Params.f32;
 import static dev.stride.train.Params.grad;
 import static dev.stride.train.Params.values;
@@ -87,10 +87,10 @@ class SgdTest {
                 sgd.step();
                 reference(w, GW[t - 1], bufW, t, lr, momentum, dampening, nesterov, wd);
                 reference(b, GB[t - 1], bufB, t, lr, momentum, dampening, nesterov, biasExcluded ? 0 : wd);
-                assertClose("weight after step " + t, w, values(pw), 1e-7, 1e-6);
-                assertClose("bias after step " + t, b, values(pb), 1e-7, 1e-6);
+                close("weight after step " + t, w, values(pw), 1e-7, 1e-6);
+                close("bias after step " + t, b, values(pb), 1e-7, 1e-6);
                 if (momentum != 0) {
-                    assertClose("momentum buffer after step " + t, bufW,
+                    close("momentum buffer after step " + t, bufW,
                             sgd.state().get("fc.weight.momentum_buffer").toFloatArray(), 1e-7, 1e-6);
                 }
             }

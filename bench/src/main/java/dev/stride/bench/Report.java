@@ -1,5 +1,9 @@
 package dev.stride.bench;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
 import dev.stride.conv.Convolution;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -484,7 +488,7 @@ public final class Report {
      */
     @SuppressWarnings("unchecked")
     static void readJmh(Path file, Map<String, List<Double>> out) throws IOException {
-        Object root = new Json(Files.readString(file)).value();
+        Object root = json(Files.readString(file));
         for (Object o : (List<Object>) root) {
             Map<String, Object> run = (Map<String, Object>) o;
             Map<String, Object> metric = (Map<String, Object>) run.get("primaryMetric");
@@ -552,112 +556,54 @@ public final class Report {
         };
     }
 
-    /** Just enough JSON for JMH's result file (objects, arrays, strings, numbers, literals). */
-    static final class Json {
-        private final String s;
-        private int i;
-
-        Json(String s) {
-            this.s = s;
+    /** JMH's result file as plain values: objects as maps, arrays as lists, numbers as doubles. */
+    static Object json(String text) throws IOException {
+        // JMH writes NaN and Infinity unquoted for a score it could not compute.
+        JsonFactory f = JsonFactory.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+        try (JsonParser p = f.createParser(text)) {
+            p.nextToken();
+            return value(p);
         }
+    }
 
-        Object value() {
-            ws();
-            char ch = s.charAt(i);
-            switch (ch) {
-                case '{' -> {
-                    i++;
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    ws();
-                    if (s.charAt(i) == '}') {
-                        i++;
-                        return m;
-                    }
-                    while (true) {
-                        ws();
-                        String k = string();
-                        ws();
-                        expect(':');
-                        m.put(k, value());
-                        ws();
-                        if (s.charAt(i++) == '}') {
-                            return m;
-                        }
-                    }
-                }
-                case '[' -> {
-                    i++;
-                    List<Object> l = new ArrayList<>();
-                    ws();
-                    if (s.charAt(i) == ']') {
-                        i++;
-                        return l;
-                    }
-                    while (true) {
-                        l.add(value());
-                        ws();
-                        if (s.charAt(i++) == ']') {
-                            return l;
-                        }
-                    }
-                }
-                case '"' -> {
-                    return string();
-                }
-                default -> {
-                    int start = i;
-                    while (i < s.length() && ",}] \t\r\n".indexOf(s.charAt(i)) < 0) {
-                        i++;
-                    }
-                    String tok = s.substring(start, i);
-                    return switch (tok) {
-                        case "true" -> Boolean.TRUE;
-                        case "false" -> Boolean.FALSE;
-                        case "null" -> null;
-                        default -> Double.parseDouble(tok);
-                    };
-                }
-            }
+    private static Object value(JsonParser p) throws IOException {
+        JsonToken t = p.currentToken();
+        if (t == null) {
+            throw new IllegalArgumentException("JSON: no value");
         }
-
-        private String string() {
-            expect('"');
-            StringBuilder sb = new StringBuilder();
-            while (s.charAt(i) != '"') {
-                char ch = s.charAt(i++);
-                if (ch == '\\') {
-                    char e = s.charAt(i++);
-                    switch (e) {
-                        case 'n' -> sb.append('\n');
-                        case 't' -> sb.append('\t');
-                        case 'r' -> sb.append('\r');
-                        case 'b' -> sb.append('\b');
-                        case 'f' -> sb.append('\f');
-                        case 'u' -> {
-                            sb.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
-                            i += 4;
-                        }
-                        default -> sb.append(e);
-                    }
-                } else {
-                    sb.append(ch);
+        switch (t) {
+            case START_OBJECT -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String k = p.currentName();
+                    p.nextToken();
+                    m.put(k, value(p));
                 }
+                return m;
             }
-            i++;
-            return sb.toString();
-        }
-
-        private void expect(char ch) {
-            if (s.charAt(i) != ch) {
-                throw new IllegalArgumentException("JSON: expected '" + ch + "' at " + i + ", got '" + s.charAt(i) + "'");
+            case START_ARRAY -> {
+                List<Object> l = new ArrayList<>();
+                while (p.nextToken() != JsonToken.END_ARRAY) {
+                    l.add(value(p));
+                }
+                return l;
             }
-            i++;
-        }
-
-        private void ws() {
-            while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
-                i++;
+            case VALUE_STRING -> {
+                return p.getText();
             }
+            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> {
+                return p.getDoubleValue();
+            }
+            case VALUE_TRUE -> {
+                return Boolean.TRUE;
+            }
+            case VALUE_FALSE -> {
+                return Boolean.FALSE;
+            }
+            case VALUE_NULL -> {
+                return null;
+            }
+            default -> throw new IllegalArgumentException("JSON: unexpected " + t + " at " + p.currentLocation());
         }
     }
 }

@@ -1,12 +1,13 @@
 package dev.stride.cli;
 
+import dev.stride.io.AtomicFile;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import javax.imageio.ImageIO;
@@ -41,7 +42,7 @@ final class Curves {
         testAccuracy.add(100 * testAcc);
     }
 
-    /** Writes the PNG atomically (temporary file, then rename). */
+    /** Writes the PNG atomically, like checkpoints ({@link AtomicFile}). */
     void write(Path png, String title) throws IOException {
         System.setProperty("java.awt.headless", "true");
         XYChart loss = new XYChartBuilder().width(640).height(420).title(title + ": loss").xAxisTitle("epoch")
@@ -69,14 +70,11 @@ final class Curves {
         g.drawImage(left, 0, 0, null);
         g.drawImage(right, left.getWidth(), 0, null);
         g.dispose();
-        Path dir = png.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, ".curves", ".png");
-        try {
-            ImageIO.write(both, "png", tmp.toFile());
-            Files.move(tmp, png, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        Files.createDirectories(png.toAbsolutePath().getParent());
+        AtomicFile.write(png, ch -> {
+            if (!ImageIO.write(both, "png", Channels.newOutputStream(ch))) {
+                throw new IOException("no PNG writer in this JDK's ImageIO for " + png);
+            }
+        });
     }
 }

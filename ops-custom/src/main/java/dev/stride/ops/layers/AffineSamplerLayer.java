@@ -6,6 +6,7 @@ import dev.stride.nn.LayerOp;
 import dev.stride.nn.PlanContext;
 import dev.stride.nn.Shape;
 import dev.stride.nn.Window;
+import dev.stride.nn.layers.MultiOp;
 import dev.stride.ops.stn.AffineSampler;
 import dev.stride.ops.stn.LocalizationHead;
 import dev.stride.ops.stn.SamplerOptions;
@@ -119,9 +120,9 @@ public record AffineSamplerLayer(long height, long width, SamplerOptions options
             sampler.forward(theta, src, dst);
         });
         String text = "affine grid + bilinear sampler (Java), plain dst" + Layouts.reorderText(reordered);
-        return new StepsOp(dst, forward, text) {
+        return new MultiOp(dst, forward, text) {
             @Override
-            void planBackward(Tensor diffOutput, List<Tensor> diffInputs, List<Runnable> steps) {
+            protected void planBackward(Tensor diffOutput, List<Tensor> diffInputs, List<Runnable> steps) {
                 List<Runnable> after = new ArrayList<>();
                 Tensor dSrc = Layouts.plainTarget(ctx, diffInputs.get(0), src.desc(), after, "diff_src");
                 Tensor dThetaFlat = Layouts.plainTarget(ctx, diffInputs.get(1), thetaFlat.desc(), after, "diff_theta");

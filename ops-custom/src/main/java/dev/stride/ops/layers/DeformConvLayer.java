@@ -8,6 +8,7 @@ import dev.stride.nn.Param;
 import dev.stride.nn.PlanContext;
 import dev.stride.nn.Shape;
 import dev.stride.nn.Window;
+import dev.stride.nn.layers.MultiOp;
 import dev.stride.ops.deform.DeformConv2d;
 import dev.stride.ops.deform.DeformGeometry;
 import java.util.ArrayList;
@@ -145,9 +146,9 @@ public record DeformConvLayer(DeformConv2d.Params params) implements Layer {
         });
         String text = "deformable conv " + (params.modulated() ? "v2" : "v1") + " (Java bilinear im2col + oneDNN matmul, "
                 + op.imagesPerChunk() + " image(s) per chunk), plain dst" + Layouts.reorderText(reordered);
-        return new StepsOp(dst, forward, text) {
+        return new MultiOp(dst, forward, text) {
             @Override
-            void planBackward(Tensor diffOutput, List<Tensor> diffInputs, List<Runnable> steps) {
+            protected void planBackward(Tensor diffOutput, List<Tensor> diffInputs, List<Runnable> steps) {
                 List<Runnable> after = new ArrayList<>();
                 Tensor dSrc = Layouts.plainTarget(ctx, diffInputs.get(0), src.desc(), after, "diff_src");
                 Tensor dOffset = Layouts.plainTarget(ctx, diffInputs.get(1), offset.desc(), after, "diff_offset");

@@ -7,6 +7,7 @@ import dev.stride.nn.LayerOp;
 import dev.stride.nn.Param;
 import dev.stride.nn.PlanContext;
 import dev.stride.nn.Shape;
+import dev.stride.nn.layers.MultiOp;
 import dev.stride.ops.se.SqueezeExcitation;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,9 +119,9 @@ public record SqueezeExcitationLayer(long reduction) implements Layer {
         });
         String text = "squeeze-excitation r=" + reduction + " (Java squeeze/scale, oneDNN FCs), " + layout.oneDnnLabel()
                 + (reordered ? "; reorder " + in.desc().layout() + " -> " + layout.oneDnnLabel() : "");
-        return new StepsOp(dst, forward, text) {
+        return new MultiOp(dst, forward, text) {
             @Override
-            void planBackward(Tensor diffOutput, List<Tensor> diffInputs, List<Runnable> steps) {
+            protected void planBackward(Tensor diffOutput, List<Tensor> diffInputs, List<Runnable> steps) {
                 List<Runnable> after = new ArrayList<>();
                 Tensor target = diffInputs.getFirst();
                 // The op computes the input gradient on the way to the parameters' anyway: without a reader it

@@ -1,6 +1,5 @@
 package dev.stride.ops.se;
 
-import dev.stride.testing.Check;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -148,23 +147,5 @@ final class SeReference {
             }
         }
         return out;
-    }
-
-    /** Fails naming the first element where {@code |want - got| > atol + rtol * |want|}. */
-    static void close(String what, double[] want, float[] got, double atol, double rtol) {
-        if (want.length != got.length) {
-            throw new AssertionError(what + ": expected " + want.length + " values, got " + got.length);
-        }
-        for (int i = 0; i < want.length; i++) {
-            double err = Math.abs(want[i] - got[i]);
-            if (!(err <= atol + rtol * Math.abs(want[i]))) {
-                throw new AssertionError(what + ": element " + i + " expected " + want[i] + " got " + got[i] + " (|diff| "
-                        + err + " > atol " + atol + " + rtol " + rtol + " * |expected|)");
-            }
-        }
-    }
-
-    static void close(String what, float[] want, float[] got, double atol, double rtol) {
-        close(what, Check.toDouble(want), got, atol, rtol);
     }
 }

@@ -10,6 +10,7 @@ import dev.stride.linear.InnerProduct;
 import dev.stride.pool.Pooling;
 import dev.stride.tensor.Binary;
 import dev.stride.tensor.Steps;
+import dev.stride.testing.Check;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -71,8 +72,8 @@ class SqueezeExcitationCompositionTest {
             Tensor xRef = Tensor.zeros(scope, "x.ref", dims);
             mul.executeOnce(stream, u, s4, xRef);
 
-            SeReference.close("x", xRef.toFloatArray(), x.toFloatArray(), 1e-6, 1e-5);
-            SeReference.close("s", s.toFloatArray(), se.excitation().toFloatArray(), 1e-6, 1e-5);
+            Check.close("x", xRef.toFloatArray(), x.toFloatArray(), 1e-6, 1e-5);
+            Check.close("s", s.toFloatArray(), se.excitation().toFloatArray(), 1e-6, 1e-5);
 
             // Backward, composed.
             Binary.Backward mulB = Binary.Backward.create(scope, "mul.bwd", mul);
@@ -112,11 +113,11 @@ class SqueezeExcitationCompositionTest {
             Binary.Forward add = Binary.Forward.create(scope, "add", Binary.Algorithm.ADD, dims, dims);
             add.executeOnce(stream, duScale, duSqueeze.desc().isPlain() ? duSqueeze : duSqueeze.toPlain(scope, stream), duRef);
 
-            SeReference.close("du", duRef.toFloatArray(), du.toFloatArray(), 1e-6, 1e-4);
-            SeReference.close("dW1", dw1.toFloatArray(), se.diffWeights1().toFloatArray(), 1e-5, 1e-4);
-            SeReference.close("db1", db1.toFloatArray(), se.diffBias1().toFloatArray(), 1e-5, 1e-4);
-            SeReference.close("dW2", dw2.toFloatArray(), se.diffWeights2().toFloatArray(), 1e-5, 1e-4);
-            SeReference.close("db2", db2.toFloatArray(), se.diffBias2().toFloatArray(), 1e-5, 1e-4);
+            Check.close("du", duRef.toFloatArray(), du.toFloatArray(), 1e-6, 1e-4);
+            Check.close("dW1", dw1.toFloatArray(), se.diffWeights1().toFloatArray(), 1e-5, 1e-4);
+            Check.close("db1", db1.toFloatArray(), se.diffBias1().toFloatArray(), 1e-5, 1e-4);
+            Check.close("dW2", dw2.toFloatArray(), se.diffWeights2().toFloatArray(), 1e-5, 1e-4);
+            Check.close("db2", db2.toFloatArray(), se.diffBias2().toFloatArray(), 1e-5, 1e-4);
         }
     }
 

@@ -9,6 +9,7 @@ import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.io.Npy;
 import dev.stride.ops.se.SqueezeExcitation.Layout;
+import dev.stride.testing.Check;
 import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -39,12 +40,12 @@ class SqueezeExcitationGoldenTest {
             Tensor du = Tensor.allocate(scope, "du", desc);
             se.forward(stream, ut, x);
             se.backward(stream, ut, dx, du);
-            SeReference.close(id + " x", load(id + "_x").data(), x.toFloatArray(), 1e-5, 1e-4);
-            SeReference.close(id + " du", load(id + "_du").data(), du.toFloatArray(), 1e-5, 1e-4);
-            SeReference.close(id + " dW1", load(id + "_dw1").data(), se.diffWeights1().toFloatArray(), 1e-5, 1e-4);
-            SeReference.close(id + " db1", load(id + "_db1").data(), se.diffBias1().toFloatArray(), 1e-5, 1e-4);
-            SeReference.close(id + " dW2", load(id + "_dw2").data(), se.diffWeights2().toFloatArray(), 1e-5, 1e-4);
-            SeReference.close(id + " db2", load(id + "_db2").data(), se.diffBias2().toFloatArray(), 1e-5, 1e-4);
+            Check.close(id + " x", load(id + "_x").data(), x.toFloatArray(), 1e-5, 1e-4);
+            Check.close(id + " du", load(id + "_du").data(), du.toFloatArray(), 1e-5, 1e-4);
+            Check.close(id + " dW1", load(id + "_dw1").data(), se.diffWeights1().toFloatArray(), 1e-5, 1e-4);
+            Check.close(id + " db1", load(id + "_db1").data(), se.diffBias1().toFloatArray(), 1e-5, 1e-4);
+            Check.close(id + " dW2", load(id + "_dw2").data(), se.diffWeights2().toFloatArray(), 1e-5, 1e-4);
+            Check.close(id + " db2", load(id + "_db2").data(), se.diffBias2().toFloatArray(), 1e-5, 1e-4);
         }
     }
 }

@@ -1,6 +1,5 @@
 package dev.stride.ops.se;
 
-import dev.stride.testing.Check;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -14,6 +13,7 @@ import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.ops.se.SqueezeExcitation.Layout;
+import dev.stride.testing.Check;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import java.util.stream.Stream.Builder;
@@ -83,15 +83,15 @@ class SqueezeExcitationTest {
             SeReference.Pass f = t.ref.forward(u, w1, b1, w2, b2);
             SeReference.Grads g = t.ref.backward(u, w1, w2, f, Check.toDouble(t.dxv));
 
-            SeReference.close("z", f.z(), t.se.squeezed().toFloatArray(), 1e-6, 1e-5);
-            SeReference.close("a", f.a(), t.se.hidden().toFloatArray(), 1e-6, 1e-5);
-            SeReference.close("s", f.s(), t.se.excitation().toFloatArray(), 1e-6, 1e-5);
-            SeReference.close("x", f.x(), t.x.toFloatArray(), 1e-6, 1e-5);
-            SeReference.close("du", g.du(), t.du.toFloatArray(), 1e-6, 1e-5);
-            SeReference.close("dW1", g.dw1(), t.se.diffWeights1().toFloatArray(), 1e-5, 1e-4);
-            SeReference.close("db1", g.db1(), t.se.diffBias1().toFloatArray(), 1e-5, 1e-4);
-            SeReference.close("dW2", g.dw2(), t.se.diffWeights2().toFloatArray(), 1e-5, 1e-4);
-            SeReference.close("db2", g.db2(), t.se.diffBias2().toFloatArray(), 1e-5, 1e-4);
+            Check.close("z", f.z(), t.se.squeezed().toFloatArray(), 1e-6, 1e-5);
+            Check.close("a", f.a(), t.se.hidden().toFloatArray(), 1e-6, 1e-5);
+            Check.close("s", f.s(), t.se.excitation().toFloatArray(), 1e-6, 1e-5);
+            Check.close("x", f.x(), t.x.toFloatArray(), 1e-6, 1e-5);
+            Check.close("du", g.du(), t.du.toFloatArray(), 1e-6, 1e-5);
+            Check.close("dW1", g.dw1(), t.se.diffWeights1().toFloatArray(), 1e-5, 1e-4);
+            Check.close("db1", g.db1(), t.se.diffBias1().toFloatArray(), 1e-5, 1e-4);
+            Check.close("dW2", g.dw2(), t.se.diffWeights2().toFloatArray(), 1e-5, 1e-4);
+            Check.close("db2", g.db2(), t.se.diffBias2().toFloatArray(), 1e-5, 1e-4);
         }
     }
 
@@ -170,10 +170,10 @@ class SqueezeExcitationTest {
                 t.se.backward(stream, t.u, t.dx, t.du);
             }
             // toFloatArray returns nchw order for both.
-            SeReference.close("x", a.x.toFloatArray(), b.x.toFloatArray(), 1e-6, 1e-5);
-            SeReference.close("du", a.du.toFloatArray(), b.du.toFloatArray(), 1e-6, 1e-5);
-            SeReference.close("dW1", a.se.diffWeights1().toFloatArray(), b.se.diffWeights1().toFloatArray(), 1e-6, 1e-5);
-            SeReference.close("dW2", a.se.diffWeights2().toFloatArray(), b.se.diffWeights2().toFloatArray(), 1e-6, 1e-5);
+            Check.close("x", a.x.toFloatArray(), b.x.toFloatArray(), 1e-6, 1e-5);
+            Check.close("du", a.du.toFloatArray(), b.du.toFloatArray(), 1e-6, 1e-5);
+            Check.close("dW1", a.se.diffWeights1().toFloatArray(), b.se.diffWeights1().toFloatArray(), 1e-6, 1e-5);
+            Check.close("dW2", a.se.diffWeights2().toFloatArray(), b.se.diffWeights2().toFloatArray(), 1e-6, 1e-5);
             // And the nhwc bytes really are channels-last: element (n=0, h=0, w=1, c=0) sits at index C.
             float[] raw = b.x.segment().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
             assertEquals(a.x.toFloatArray()[1], raw[80], 0f);

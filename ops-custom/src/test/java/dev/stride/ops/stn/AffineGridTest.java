@@ -1,11 +1,11 @@
 package dev.stride.ops.stn;
 
-import dev.stride.testing.Check;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import dev.stride.core.NativeResource;
 import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
+import dev.stride.testing.Check;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -49,10 +49,10 @@ class AffineGridTest {
             AffineGrid.forward(t, grid, align);
             AffineGrid.backward(diffGrid, diffTheta, align);
             assertArrayEquals(new int[] {live}, new int[] {NativeResource.liveCount()});
-            StnReference.close("grid", grid.dims(), StnReference.affineGrid(theta, n, h2, w2, align),
+            Check.close("grid", grid.dims(), StnReference.affineGrid(theta, n, h2, w2, align),
                     grid.toFloatArray(), 1e-6, 1e-6);
             double[] want = StnReference.numericGradient(th -> StnReference.affineGrid(th, n, h2, w2, align), theta, dg, 0.5);
-            StnReference.close("diffTheta", diffTheta.dims(), want, diffTheta.toFloatArray(), 1e-5, 1e-5);
+            Check.close("diffTheta", diffTheta.dims(), want, diffTheta.toFloatArray(), 1e-5, 1e-5);
         }
     }
 }

@@ -1,6 +1,5 @@
 package dev.stride.ops.stn;
 
-import dev.stride.testing.Check;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +8,7 @@ import dev.stride.core.NativeResource;
 import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
 import dev.stride.ops.stn.SamplerOptions.Padding;
+import dev.stride.testing.Check;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -43,7 +43,7 @@ class AffineSamplerTest {
             Tensor dst = Tensor.zeros(scope, "dst", n, c, h, w);
             AffineSampler.transform(theta, src, dst, o);
             // The grid is f32, so a pixel centre may come out a rounding error (~1e-7 px) off the integer.
-            StnReference.close("identity " + o, dst.dims(), x, dst.toFloatArray(), 1e-6, 1e-6);
+            Check.close("identity " + o, dst.dims(), x, dst.toFloatArray(), 1e-6, 1e-6);
         }
     }
 
@@ -57,7 +57,7 @@ class AffineSamplerTest {
             Tensor theta = Tensor.of(scope, "theta", new float[] {1, 0, tx, 0, 1, 0}, 1, 2, 3);
             Tensor dst = Tensor.zeros(scope, "dst", 1, 1, 2, 5);
             AffineSampler.transform(theta, src, dst, o);
-            StnReference.close("translation " + tx + " " + o, dst.dims(), want, dst.toFloatArray(), 1e-6, 1e-6);
+            Check.close("translation " + tx + " " + o, dst.dims(), want, dst.toFloatArray(), 1e-6, 1e-6);
         }
     }
 
@@ -147,11 +147,11 @@ class AffineSamplerTest {
             Tensor diffTheta = Tensor.zeros(scope, "diffTheta", n, 2, 3);
             try (AffineSampler stn = AffineSampler.create(scope, "stn", n, c, h, w, h2, w2, o)) {
                 stn.forward(tT, src, dst);
-                StnReference.close("dst", dst.dims(), byTheta.apply(theta), dst.toFloatArray(), 1e-5, 1e-5);
+                Check.close("dst", dst.dims(), byTheta.apply(theta), dst.toFloatArray(), 1e-5, 1e-5);
                 stn.backward(tT, src, diffDst, diffSrc, diffTheta);
-                StnReference.close("diffSrc", diffSrc.dims(), StnReference.numericGradient(bySrc, x, dy, 0.5),
+                Check.close("diffSrc", diffSrc.dims(), StnReference.numericGradient(bySrc, x, dy, 0.5),
                         diffSrc.toFloatArray(), 1e-5, 1e-5);
-                StnReference.close("diffTheta", diffTheta.dims(), StnReference.numericGradient(byTheta, theta, dy, step),
+                Check.close("diffTheta", diffTheta.dims(), StnReference.numericGradient(byTheta, theta, dy, step),
                         diffTheta.toFloatArray(), 1e-4, 1e-4);
 
                 // Each output alone gives the same values (no shared state between the two paths).

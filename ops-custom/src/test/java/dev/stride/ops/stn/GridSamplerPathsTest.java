@@ -53,7 +53,7 @@ class GridSamplerPathsTest {
                 GridSampler sampler = GridSampler.create(scope, path, n, c, h, w, h2, w2, o, channelsLast);
                 Tensor dst = Tensor.zeros(scope, path + "dst", n, c, h2, w2);
                 sampler.forward(src, gridT, dst);
-                StnReference.close(path + "dst", dst.dims(), want, dst.toFloatArray(), 1e-5, 1e-5);
+                Check.close(path + "dst", dst.dims(), want, dst.toFloatArray(), 1e-5, 1e-5);
 
                 Tensor diffSrc = Tensor.zeros(scope, path + "diffSrc", n, c, h, w);
                 Tensor diffGrid = Tensor.zeros(scope, path + "diffGrid", n, h2, w2, 2);
@@ -71,7 +71,7 @@ class GridSamplerPathsTest {
         // The same sums in other orders (and fused multiply-adds): agree to float rounding.
         long[] srcDims = {n, c, h, w};
         long[] gridDims = {n, h2, w2, 2};
-        StnReference.close("diffSrc: channels-last against planes", srcDims, grads[1][0], grads[0][0], 1e-5, 1e-5);
-        StnReference.close("diffGrid: channels-last against planes", gridDims, grads[1][1], grads[0][1], 1e-4, 1e-5);
+        Check.close("diffSrc: channels-last against planes", srcDims, grads[1][0], grads[0][0], 1e-5, 1e-5);
+        Check.close("diffGrid: channels-last against planes", gridDims, grads[1][1], grads[0][1], 1e-4, 1e-5);
     }
 }

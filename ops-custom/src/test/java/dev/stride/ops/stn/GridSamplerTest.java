@@ -1,11 +1,11 @@
 package dev.stride.ops.stn;
 
-import dev.stride.testing.Check;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
 import dev.stride.ops.stn.SamplerOptions.Padding;
+import dev.stride.testing.Check;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.Function;
@@ -54,12 +54,12 @@ class GridSamplerTest {
             Tensor diffGrid = Tensor.zeros(scope, "diffGrid", n, h2, w2, 2);
             GridSampler sampler = GridSampler.create(scope, "sampler", n, c, h, w, h2, w2, o);
             sampler.forward(src, gridT, dst);
-            StnReference.close("dst", dst.dims(), bySrc.apply(x), dst.toFloatArray(), 1e-5, 1e-5);
+            Check.close("dst", dst.dims(), bySrc.apply(x), dst.toFloatArray(), 1e-5, 1e-5);
             // Backward without a preceding forward on this grid state: the records are recomputed.
             sampler.backward(src, gridT, diffDst, diffSrc, diffGrid);
-            StnReference.close("diffSrc", diffSrc.dims(), StnReference.numericGradient(bySrc, x, dy, 0.5),
+            Check.close("diffSrc", diffSrc.dims(), StnReference.numericGradient(bySrc, x, dy, 0.5),
                     diffSrc.toFloatArray(), 1e-5, 1e-5);
-            StnReference.close("diffGrid", diffGrid.dims(), StnReference.numericGradient(byGrid, grid, dy, step),
+            Check.close("diffGrid", diffGrid.dims(), StnReference.numericGradient(byGrid, grid, dy, step),
                     diffGrid.toFloatArray(), 1e-4, 1e-4);
 
             // The one-off functions give the same values.

@@ -6,6 +6,7 @@ import dev.stride.core.Scope;
 import dev.stride.core.Stream;
 import dev.stride.core.Tensor;
 import dev.stride.linear.InnerProduct;
+import dev.stride.testing.Check;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -41,7 +42,7 @@ class LocalizationHeadTest {
             try (AffineSampler stn = AffineSampler.create(scope, "stn", n, c, h, w, h, w, SamplerOptions.DEFAULT)) {
                 stn.forward(theta, src, dst);
             }
-            StnReference.close("identity-initialised STN", dst.dims(), x, dst.toFloatArray(), 1e-6, 1e-6);
+            Check.close("identity-initialised STN", dst.dims(), x, dst.toFloatArray(), 1e-6, 1e-6);
         }
     }
 }

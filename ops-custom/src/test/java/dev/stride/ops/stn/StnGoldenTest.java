@@ -4,6 +4,7 @@ import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
 import dev.stride.io.Npy;
 import dev.stride.ops.stn.SamplerOptions.Padding;
+import dev.stride.testing.Check;
 import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -28,7 +29,7 @@ class StnGoldenTest {
 
     private void expect(String caseName, String tensor, Tensor got) throws Exception {
         Npy.Floats want = read(caseName, tensor);
-        StnReference.close(caseName + " " + tensor, want.shape(), want.data(), got.toFloatArray(), ATOL, RTOL);
+        Check.close(caseName + " " + tensor, want.shape(), want.data(), got.toFloatArray(), ATOL, RTOL);
     }
 
     @ParameterizedTest

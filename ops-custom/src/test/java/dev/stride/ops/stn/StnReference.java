@@ -1,7 +1,5 @@
 package dev.stride.ops.stn;
 
-import dev.stride.testing.Check;
-import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 
@@ -129,33 +127,5 @@ final class StnReference {
             v[i] = (float) (lo + (hi - lo) * r.nextDouble());
         }
         return v;
-    }
-
-    static String index(long[] shape, int i) {
-        long[] idx = new long[shape.length];
-        long r = i;
-        for (int d = shape.length - 1; d >= 0; d--) {
-            idx[d] = r % shape[d];
-            r /= shape[d];
-        }
-        return Arrays.toString(idx);
-    }
-
-    /** Fails naming the first element where {@code |want - got| > atol + rtol * |want|}. */
-    static void close(String what, long[] shape, double[] want, float[] got, double atol, double rtol) {
-        if (want.length != got.length) {
-            throw new AssertionError(what + ": expected " + want.length + " values, got " + got.length);
-        }
-        for (int i = 0; i < want.length; i++) {
-            double err = Math.abs(want[i] - got[i]);
-            if (!(err <= atol + rtol * Math.abs(want[i]))) {
-                throw new AssertionError(what + ": element " + index(shape, i) + " expected " + want[i] + " got "
-                        + got[i] + " (|diff| " + err + " > atol " + atol + " + rtol " + rtol + " * |expected|)");
-            }
-        }
-    }
-
-    static void close(String what, long[] shape, float[] want, float[] got, double atol, double rtol) {
-        close(what, shape, Check.toDouble(want), got, atol, rtol);
     }
 }

@@ -59,6 +59,26 @@ public final class ExecArgs extends NativeResource {
         register();
     }
 
+    /**
+     * The check binding makes of one argument, for ops that bind a caller's tensor to primitives of their own
+     * (so the error names the caller's argument): {@code t} is given, open and in layout {@code want}, otherwise
+     * an {@link IllegalArgumentException} (an {@link IllegalStateException} when closed) naming {@code owner} and
+     * {@code what}.
+     */
+    public static void requireBindable(String owner, String what, Tensor t, MemoryDesc want) {
+        if (t == null) {
+            throw new IllegalArgumentException(owner + ": no tensor given for " + what);
+        }
+        if (t.isClosed()) {
+            throw new IllegalStateException(owner + ": " + t.describe() + " passed as " + what + " is closed");
+        }
+        if (!want.sameAs(t.desc())) {
+            throw new IllegalArgumentException(owner + ": " + what + " expects " + want.shapeString() + ", got tensor '"
+                    + t.name() + "' " + t.desc().shapeString()
+                    + (java.util.Arrays.equals(want.dims(), t.dims()) ? " (reorder it to the expected layout)" : ""));
+        }
+    }
+
     /** Collects (argument, tensor) pairs for one primitive. Not thread-safe: one thread builds it. */
     public static final class Builder {
         private final Primitive primitive;
@@ -71,19 +91,9 @@ public final class ExecArgs extends NativeResource {
 
         /** Binds {@code t} to argument {@code arg}; its layout must be the one the primitive expects. */
         public Builder add(int arg, Tensor t) {
-            if (t == null) {
-                throw new IllegalArgumentException(primitive.name() + ": no tensor given for " + Arg.name(arg));
-            }
-            if (t.isClosed()) {
-                throw new IllegalStateException(primitive.name() + ": " + t.describe() + " passed as "
-                        + Arg.name(arg) + " is closed");
-            }
-            MemoryDesc expected = primitive.requireArgDesc(arg);
-            if (!expected.sameAs(t.desc())) {
-                throw new IllegalArgumentException(primitive.name() + ": " + Arg.name(arg) + " expects "
-                        + expected.shapeString() + ", got tensor '" + t.name() + "' " + t.desc().shapeString()
-                        + (java.util.Arrays.equals(expected.dims(), t.dims()) ? " (reorder it to the expected layout)" : ""));
-            }
+            // Null and closed are refused before asking the primitive for the layout, as before.
+            requireBindable(primitive.name(), Arg.name(arg), t, t == null || t.isClosed() ? null
+                    : primitive.requireArgDesc(arg));
             if (kinds.contains(arg)) {
                 throw new IllegalArgumentException(primitive.name() + ": " + Arg.name(arg) + " bound twice");
             }

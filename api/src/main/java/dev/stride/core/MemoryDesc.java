@@ -47,6 +47,8 @@ public final class MemoryDesc extends NativeResource {
     private final long offset;
     private final boolean dense;
     private final String layout;
+    /** Per dimension, the product of its inner blocks (16 for the channels of nChw16c, 1 when not blocked). */
+    private final long[] blocks;
 
     private MemoryDesc(Scope scope, MemorySegment h) {
         super(scope);
@@ -58,8 +60,10 @@ public final class MemoryDesc extends NativeResource {
             this.dims = queryDims(a, h, dnnl_h.dnnl_query_dims(), nd);
             Dnnl.check(dnnl_h.dnnl_memory_desc_query(h, dnnl_h.dnnl_query_data_type(), i), "query data type");
             this.dataType = DataType.fromValue(i.get(ValueLayout.JAVA_INT, 0));
-            this.layout = describeLayout(a, h, nd);
-            Extent e = extent(a, h, nd, dataType, dims);
+            Blocking b = Blocking.query(a, h, nd);
+            this.layout = b == null ? anyOrOpaque(a, h) : b.label();
+            this.blocks = b == null ? ones(nd) : b.perDim();
+            Extent e = b == null ? new Extent(0, 0, false) : extent(a, h, b, dataType, dims);
             this.offset = e.offset();
             this.dense = e.dense();
             // oneDNN's own size leaves out a sub-memory's offset (and undercounts some strided layouts);
@@ -81,26 +85,78 @@ public final class MemoryDesc extends NativeResource {
     /** Where a blocked layout's elements lie: the first one's offset, the bytes up to the last one, density. */
     private record Extent(long offset, long bytes, boolean dense) {}
 
-    private static Extent extent(Arena a, MemorySegment h, int nd, DataType type, long[] dims) {
-        MemorySegment i = a.allocate(ValueLayout.JAVA_LONG);
-        Dnnl.check(dnnl_h.dnnl_memory_desc_query(h, dnnl_h.dnnl_query_format_kind(), i), "query format kind");
-        if (i.get(ValueLayout.JAVA_INT, 0) != dnnl_h.dnnl_blocked()) {
-            return new Extent(0, 0, false);
+    /**
+     * A blocked layout as oneDNN describes it: the outer strides and the inner blocks (sizes and the dims they
+     * block), queried once for both the size arithmetic and the layout's name.
+     */
+    private record Blocking(long[] strides, long[] blks, long[] idxs) {
+
+        /** The blocking of {@code h}, or null when its format is not blocked ({@code any}, opaque). */
+        static Blocking query(Arena a, MemorySegment h, int nd) {
+            MemorySegment i = a.allocate(ValueLayout.JAVA_INT);
+            Dnnl.check(dnnl_h.dnnl_memory_desc_query(h, dnnl_h.dnnl_query_format_kind(), i), "query format kind");
+            if (i.get(ValueLayout.JAVA_INT, 0) != dnnl_h.dnnl_blocked()) {
+                return null;
+            }
+            long[] strides = queryDims(a, h, dnnl_h.dnnl_query_strides(), nd);
+            Dnnl.check(dnnl_h.dnnl_memory_desc_query(h, dnnl_h.dnnl_query_inner_nblks_s32(), i), "query inner blocks");
+            int nblks = i.get(ValueLayout.JAVA_INT, 0);
+            return new Blocking(strides, queryDims(a, h, dnnl_h.dnnl_query_inner_blks(), nblks),
+                    queryDims(a, h, dnnl_h.dnnl_query_inner_idxs(), nblks));
         }
+
+        /** Per dimension, the product of its inner blocks (nested blocks multiply: 4c inside 16c). */
+        long[] perDim() {
+            long[] per = ones(strides.length);
+            for (int b = 0; b < blks.length; b++) {
+                per[(int) idxs[b]] *= blks[b];
+            }
+            return per;
+        }
+
+        /** oneDNN's own spelling of the layout: {@code abcd} for nchw, {@code aBcd16b} for nChw16c. */
+        String label() {
+            int nd = strides.length;
+            Integer[] order = new Integer[nd];
+            for (int d = 0; d < nd; d++) {
+                order[d] = d;
+            }
+            // Outer dims from largest stride to smallest; ties keep logical order, as oneDNN's tags do.
+            Arrays.sort(order, (x, y) -> Long.compare(strides[y], strides[x]));
+            boolean[] blocked = new boolean[nd];
+            for (long idx : idxs) {
+                blocked[(int) idx] = true;
+            }
+            StringBuilder sb = new StringBuilder();
+            for (int d : order) {
+                char c = (char) ('a' + d);
+                sb.append(blocked[d] ? Character.toUpperCase(c) : c);
+            }
+            for (int b = 0; b < blks.length; b++) {
+                sb.append(blks[b]).append((char) ('a' + idxs[b]));
+            }
+            return sb.toString();
+        }
+    }
+
+    private static long[] ones(int n) {
+        long[] v = new long[n];
+        Arrays.fill(v, 1);
+        return v;
+    }
+
+    private static Extent extent(Arena a, MemorySegment h, Blocking blocking, DataType type, long[] dims) {
+        int nd = dims.length;
+        MemorySegment i = a.allocate(ValueLayout.JAVA_LONG);
         Dnnl.check(dnnl_h.dnnl_memory_desc_query(h, dnnl_h.dnnl_query_submemory_offset_s64(), i), "query offset");
         long offset0 = i.get(ValueLayout.JAVA_LONG, 0);
-        long[] strides = queryDims(a, h, dnnl_h.dnnl_query_strides(), nd);
+        long[] strides = blocking.strides();
         long[] padded = queryDims(a, h, dnnl_h.dnnl_query_padded_dims(), nd);
-        Dnnl.check(dnnl_h.dnnl_memory_desc_query(h, dnnl_h.dnnl_query_inner_nblks_s32(), i), "query inner blocks");
-        int nblks = i.get(ValueLayout.JAVA_INT, 0);
-        long[] blks = queryDims(a, h, dnnl_h.dnnl_query_inner_blks(), nblks);
-        long[] idxs = queryDims(a, h, dnnl_h.dnnl_query_inner_idxs(), nblks);
-        long[] blockOf = new long[nd];
-        Arrays.fill(blockOf, 1);
+        int nblks = blocking.blks().length;
+        long[] blockOf = blocking.perDim();
         long inner = 1;
-        for (int b = 0; b < nblks; b++) {
-            blockOf[(int) idxs[b]] *= blks[b];
-            inner *= blks[b];
+        for (long blk : blocking.blks()) {
+            inner *= blk;
         }
         try {
             // The last element sits at offset0 + sum((outer_d - 1) * stride_d) + (inner block - 1).
@@ -226,41 +282,11 @@ public final class MemoryDesc extends NativeResource {
         return out;
     }
 
-    /** oneDNN's own spelling of a blocked layout: {@code abcd} for nchw, {@code aBcd16b} for nChw16c. */
-    private static String describeLayout(Arena a, MemorySegment h, int nd) {
+    /** The name of a layout that is not blocked: {@code any} or {@code opaque}. */
+    private static String anyOrOpaque(Arena a, MemorySegment h) {
         MemorySegment i = a.allocate(ValueLayout.JAVA_INT);
         Dnnl.check(dnnl_h.dnnl_memory_desc_query(h, dnnl_h.dnnl_query_format_kind(), i), "query format kind");
-        int kind = i.get(ValueLayout.JAVA_INT, 0);
-        if (kind == dnnl_h.dnnl_format_kind_any()) {
-            return "any";
-        }
-        if (kind != dnnl_h.dnnl_blocked()) {
-            return "opaque";
-        }
-        long[] strides = queryDims(a, h, dnnl_h.dnnl_query_strides(), nd);
-        Dnnl.check(dnnl_h.dnnl_memory_desc_query(h, dnnl_h.dnnl_query_inner_nblks_s32(), i), "query inner blocks");
-        int nblks = i.get(ValueLayout.JAVA_INT, 0);
-        long[] blks = queryDims(a, h, dnnl_h.dnnl_query_inner_blks(), nblks);
-        long[] idxs = queryDims(a, h, dnnl_h.dnnl_query_inner_idxs(), nblks);
-        Integer[] order = new Integer[nd];
-        for (int d = 0; d < nd; d++) {
-            order[d] = d;
-        }
-        // Outer dims from largest stride to smallest; ties keep logical order, as oneDNN's tags do.
-        Arrays.sort(order, (x, y) -> Long.compare(strides[y], strides[x]));
-        boolean[] blocked = new boolean[nd];
-        for (long idx : idxs) {
-            blocked[(int) idx] = true;
-        }
-        StringBuilder sb = new StringBuilder();
-        for (int d : order) {
-            char c = (char) ('a' + d);
-            sb.append(blocked[d] ? Character.toUpperCase(c) : c);
-        }
-        for (int b = 0; b < nblks; b++) {
-            sb.append(blks[b]).append((char) ('a' + idxs[b]));
-        }
-        return sb.toString();
+        return i.get(ValueLayout.JAVA_INT, 0) == dnnl_h.dnnl_format_kind_any() ? "any" : "opaque";
     }
 
     /** The {@code dnnl_memory_desc_t}; borrowed. */
@@ -280,6 +306,15 @@ public final class MemoryDesc extends NativeResource {
 
     public long dim(int i) {
         return dims[i];
+    }
+
+    /**
+     * The inner block size of dimension {@code dim} in this layout: 16 for the channels of {@code nChw16c}, 1 for
+     * a plain layout, {@code any} or opaque (nested blocks multiply, e.g. {@code 4c} inside {@code 16c}). In a
+     * blocked layout a window along a blocked dimension must start and end on a block boundary.
+     */
+    public long blockOf(int dim) {
+        return blocks[dim];
     }
 
     /** Number of logical elements (padding of blocked layouts not counted). */

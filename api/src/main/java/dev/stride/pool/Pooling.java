@@ -459,8 +459,8 @@ public final class Pooling {
                 throw new IllegalArgumentException(name + ": " + geometry.algorithm().label() + " pooling in " + mode
                         + " mode has no workspace");
             }
-            requireBindable(name, "src", src, srcDesc());
-            requireBindable(name, "dst", dst, dstDesc());
+            ExecArgs.requireBindable(name, "src", src, srcDesc());
+            ExecArgs.requireBindable(name, "dst", dst, dstDesc());
             Scope argsScope = Scope.open(name + ".args");
             try {
                 List<Primitive> ps = new ArrayList<>();
@@ -683,11 +683,11 @@ public final class Pooling {
             }
             // Checked here against the public layouts: L2 binds them to its inner primitives, whose errors would
             // name those primitives' arguments instead of the caller's.
-            requireBindable(name, "diff_dst", diffDst, diffDstDesc());
-            requireBindable(name, "diff_src", diffSrc, diffSrcDesc());
+            ExecArgs.requireBindable(name, "diff_dst", diffDst, diffDstDesc());
+            ExecArgs.requireBindable(name, "diff_src", diffSrc, diffSrcDesc());
             if (alg == Algorithm.L2) {
-                requireBindable(name, "src", src, forward.srcDesc());
-                requireBindable(name, "dst", dst, forward.dstDesc());
+                ExecArgs.requireBindable(name, "src", src, forward.srcDesc());
+                ExecArgs.requireBindable(name, "dst", dst, forward.dstDesc());
             }
             Scope argsScope = Scope.open(name + ".args");
             try {
@@ -790,20 +790,6 @@ public final class Pooling {
             Engine e = Engine.cpu();
             return Primitive.create(own, what, out -> dnnl_h.dnnl_binary_primitive_desc_create(out, e.handle(), alg,
                     src0.handle(), src1.handle(), dst.handle(), attr.handle()));
-        }
-    }
-
-    /** {@code t} is open and in layout {@code want}, or an {@link IllegalArgumentException} naming {@code what}. */
-    private static void requireBindable(String layer, String what, Tensor t, MemoryDesc want) {
-        if (t == null) {
-            throw new IllegalArgumentException(layer + ": no tensor given for " + what);
-        }
-        if (t.isClosed()) {
-            throw new IllegalStateException(layer + ": " + t.describe() + " passed as " + what + " is closed");
-        }
-        if (!t.desc().sameAs(want)) {
-            throw new IllegalArgumentException(layer + ": " + what + " expects " + want.shapeString() + ", got tensor '"
-                    + t.name() + "' " + t.desc().shapeString());
         }
     }
 }

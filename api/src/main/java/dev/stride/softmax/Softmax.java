@@ -11,7 +11,6 @@ import dev.stride.core.PrimitiveOp;
 import dev.stride.core.PropKind;
 import dev.stride.core.Scope;
 import dev.stride.core.Tensor;
-import dev.stride.tensor.Layouts;
 import java.util.Arrays;
 import java.util.function.IntSupplier;
 
@@ -91,7 +90,7 @@ public final class Softmax {
             step *= dims[d]; // at most MAX_ELEMENTS * 8 * blocks: no overflow
         }
         for (int d = 0; d < dims.length; d++) {
-            step *= Layouts.blockOf(src, d);
+            step *= src.blockOf(d);
         }
         if (axis < dims.length - 1 && step > MAX_AXIS_STEP_BYTES) {
             throw new IllegalArgumentException(name + ": softmax over axis " + axis + " of " + src.shapeString()

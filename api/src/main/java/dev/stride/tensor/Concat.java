@@ -222,7 +222,7 @@ public final class Concat {
                 int axis = fwd.axis();
                 MemoryDesc dst = fwd.dstDesc();
                 boolean aligned = true;
-                long block = Layouts.blockOf(dst, axis);
+                long block = dst.blockOf(axis);
                 long total = dst.dim(axis);
                 for (int i = 0; i < n && block > 1; i++) {
                     long o = fwd.offset(i);

@@ -105,7 +105,7 @@ public final class Layouts {
     /**
      * The window {@code dims} at {@code offsets} of {@code parent}: a descriptor over the parent's bytes that
      * a primitive (a reorder, typically) reads or writes in place. In a blocked layout an offset along a
-     * blocked dimension must be a multiple of the block (oneDNN's rule; see {@link #blockOf}).
+     * blocked dimension must be a multiple of the block (oneDNN's rule; see {@link MemoryDesc#blockOf}).
      */
     public static MemoryDesc submemory(Scope scope, MemoryDesc parent, long[] dims, long[] offsets) {
         long[] pd = parent.dims();
@@ -129,7 +129,7 @@ public final class Layouts {
                         + i + ": dim " + dims[i] + (dims[i] < 1 ? " must be >= 1)"
                         : " at offset " + offsets[i] + " must be at most " + (pd[i] - offsets[i]) + ")"));
             }
-            long block = blockOf(parent, i);
+            long block = parent.blockOf(i);
             if (block > 1 && (offsets[i] % block != 0 || (dims[i] % block != 0 && offsets[i] + dims[i] != pd[i]))) {
                 throw new IllegalArgumentException(window + " of " + parent.shapeString() + ": dimension " + i
                         + " is blocked by " + block + ", so the window must start and end on a block boundary");
@@ -151,43 +151,6 @@ public final class Layouts {
      */
     public static Tensor view(Scope scope, String name, Tensor parent, MemoryDesc view) {
         return Tensor.wrap(scope, name, view, parent.segment());
-    }
-
-    /**
-     * The inner block size of dimension {@code dim} in {@code md}'s layout: 16 for the channels of
-     * {@code nChw16c}, 1 for a plain layout (products of nested blocks, e.g. {@code 4c} inside {@code 16c}).
-     */
-    public static long blockOf(MemoryDesc md, int dim) {
-        if (md.isAny()) {
-            return 1;
-        }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment kind = a.allocate(ValueLayout.JAVA_INT);
-            Dnnl.check(dnnl_h.dnnl_memory_desc_query(md.handle(), dnnl_h.dnnl_query_format_kind(), kind),
-                    "query format kind");
-            if (kind.get(ValueLayout.JAVA_INT, 0) != dnnl_h.dnnl_blocked()) {
-                return 1;
-            }
-            MemorySegment n = a.allocate(ValueLayout.JAVA_INT);
-            Dnnl.check(dnnl_h.dnnl_memory_desc_query(md.handle(), dnnl_h.dnnl_query_inner_nblks_s32(), n),
-                    "query inner blocks");
-            int nblks = n.get(ValueLayout.JAVA_INT, 0);
-            if (nblks == 0) {
-                return 1;
-            }
-            MemorySegment p = a.allocate(ValueLayout.ADDRESS);
-            Dnnl.check(dnnl_h.dnnl_memory_desc_query(md.handle(), dnnl_h.dnnl_query_inner_blks(), p), "query blocks");
-            MemorySegment blks = p.get(ValueLayout.ADDRESS, 0).reinterpret((long) MemoryDesc.MAX_NDIMS * Long.BYTES);
-            Dnnl.check(dnnl_h.dnnl_memory_desc_query(md.handle(), dnnl_h.dnnl_query_inner_idxs(), p), "query block dims");
-            MemorySegment idxs = p.get(ValueLayout.ADDRESS, 0).reinterpret((long) MemoryDesc.MAX_NDIMS * Long.BYTES);
-            long block = 1;
-            for (int b = 0; b < nblks; b++) {
-                if (idxs.getAtIndex(ValueLayout.JAVA_LONG, b) == dim) {
-                    block *= blks.getAtIndex(ValueLayout.JAVA_LONG, b);
-                }
-            }
-            return block;
-        }
     }
 
     /** Takes ownership of a freshly created native descriptor: an owned copy replaces it. */

@@ -123,7 +123,7 @@ class ConcatTest {
                 Convolution.Forward c1 = Convolution.Forward.create(scope, "c1", in, Convolution.Params.of(16, 3).padding(1));
                 Convolution.Forward c19 = Convolution.Forward.create(scope, "c19", in, Convolution.Params.of(19, 3).padding(1))) {
             MemoryDesc blocked19 = c19.dstDesc();
-            long block = Layouts.blockOf(blocked19, 1);
+            long block = blocked19.blockOf(1);
             org.junit.jupiter.api.Assumptions.assumeTrue(block > 1 && 3 % block != 0, blocked19.shapeString());
             MemoryDesc odd = MemoryDesc.plain(scope, 1, 3, 5, 5);
             Concat.Forward f = Concat.Forward.createInto(scope, "cat", 1, blocked19, odd, c1.dstDesc());
@@ -162,7 +162,7 @@ class ConcatTest {
                 Convolution.Forward c = Convolution.Forward.create(scope, "c", new long[] {1, 4, 5, 5},
                         Convolution.Params.of(32, 3).padding(1))) {
             MemoryDesc d = c.dstDesc();
-            long block = Layouts.blockOf(d, 1);
+            long block = d.blockOf(1);
             org.junit.jupiter.api.Assumptions.assumeTrue(block > 1, "conv chose a plain layout " + d.shapeString());
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> Layouts.submemory(scope, d, new long[] {1, 8, 5, 5}, new long[] {0, 3, 0, 0}));

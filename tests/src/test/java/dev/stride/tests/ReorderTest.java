@@ -81,7 +81,7 @@ class ReorderTest {
                 Convolution.Forward conv = Convolution.Forward.create(scope, "conv", new long[] {2, 64, 8, 8},
                         Convolution.Params.of(64, 3).padding(1))) {
             assertFalse(conv.srcDesc().isPlain(), "expected a blocked layout, got " + conv.srcDesc().shapeString());
-            assertEquals(true, Layouts.blockOf(conv.srcDesc(), 1) > 1);
+            assertEquals(true, conv.srcDesc().blockOf(1) > 1);
         }
     }
 

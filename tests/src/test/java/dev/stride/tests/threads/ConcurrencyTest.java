@@ -365,24 +365,10 @@ class ConcurrencyTest {
                     dev.stride.eltwise.Eltwise.Algorithm.RELU, 0, 0, dev.stride.core.PropKind.INFERENCE);
             Tensor out = Tensor.zeros(scope, "out", 3);
             ExecArgs args = relu.bind(scope, t, out);
-            java.util.concurrent.CountDownLatch marked = new java.util.concurrent.CountDownLatch(1);
-            java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-            Throwable[] failure = new Throwable[1];
-            Thread user = Threads.start("user", failure, () -> {
-                t.beginUse("a kernel"); // what an execution or a custom op does while it runs
-                marked.countDown();
-                try {
-                    done.await();
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                } finally {
-                    t.endUse();
-                }
-            });
-            marked.await();
+            Threads.InUse user = new Threads.InUse(t, "a kernel"); // what an execution or a custom op does
             IllegalStateException e = assertThrows(IllegalStateException.class, t::close);
             assertTrue(e.getMessage().startsWith("Tensor 't'"), e.getMessage());
-            assertTrue(e.getMessage().contains("in use by thread " + Threads.label(user)), e.getMessage());
+            assertTrue(e.getMessage().contains("in use by thread " + Threads.label(user.thread)), e.getMessage());
             assertTrue(e.getMessage().contains("stays usable"), e.getMessage());
             assertFalse(t.isClosed());
             // A scope closing around it frees everything else, keeps the tensor, stays open.
@@ -392,9 +378,7 @@ class ConcurrencyTest {
             assertFalse(t.isClosed());
             assertTrue(relu.isClosed() && args.isClosed() && out.isClosed());
             assertArrayEquals(new float[] {1, -2, 3}, t.toFloatArray(), "still usable");
-            done.countDown();
-            user.join(10_000);
-            assertNull(failure[0]);
+            user.close();
             scope.close(); // now it goes; the leak check sees nothing left
             assertTrue(t.isClosed());
         }

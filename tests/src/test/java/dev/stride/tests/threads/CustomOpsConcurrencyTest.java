@@ -208,26 +208,11 @@ class CustomOpsConcurrencyTest {
             SqueezeExcitation se = SqueezeExcitation.create(check, "se", 1, 8, 2, 2, 4);
             Tensor src = Tensor.of(check, "src", random(1, 32, 1), 1, 8, 2, 2);
             Tensor dst = Tensor.zeros(check, "dst", 1, 8, 2, 2);
-            java.util.concurrent.CountDownLatch marked = new java.util.concurrent.CountDownLatch(1);
-            java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-            Throwable[] failure = new Throwable[1];
-            Thread user = Threads.start("user", failure, () -> {
-                se.beginUse("test"); // what se.forward does for the op and its tensors while it runs
-                marked.countDown();
-                try {
-                    done.await();
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                } finally {
-                    se.endUse();
-                }
-            });
-            marked.await();
+            Threads.InUse user = new Threads.InUse(se, "test"); // what se.forward does while it runs
             IllegalStateException e = assertThrows(IllegalStateException.class, se::close);
-            assertTrue(e.getMessage().contains("in use by thread " + Threads.label(user)), e.getMessage());
+            assertTrue(e.getMessage().contains("in use by thread " + Threads.label(user.thread)), e.getMessage());
             assertFalse(se.isClosed());
-            done.countDown();
-            user.join(10_000);
+            user.close();
             try (Stream stream = Stream.create(check)) {
                 se.forward(stream, src, dst); // whole and usable
             }

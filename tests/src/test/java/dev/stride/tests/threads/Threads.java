@@ -85,6 +85,40 @@ final class Threads {
         return t;
     }
 
+    /**
+     * A thread that holds {@code r} in use, as a running execution or custom op does, until {@link #close()}: the
+     * state in which another thread's close must be refused.
+     */
+    static final class InUse implements AutoCloseable {
+        final Thread thread;
+        private final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        private final Throwable[] failure = new Throwable[1];
+
+        InUse(dev.stride.core.NativeResource r, String user) throws InterruptedException {
+            java.util.concurrent.CountDownLatch marked = new java.util.concurrent.CountDownLatch(1);
+            thread = start("user", failure, () -> {
+                r.beginUse(user);
+                marked.countDown();
+                try {
+                    done.await();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                } finally {
+                    r.endUse();
+                }
+            });
+            marked.await();
+        }
+
+        /** Ends the use and waits for the thread; fails the test if it failed. */
+        @Override
+        public void close() throws InterruptedException {
+            done.countDown();
+            thread.join(10_000);
+            assertTrue(failure[0] == null, "the user thread failed: " + failure[0]);
+        }
+    }
+
     /** {@code 'name' (id 42)}, as the library names threads in its errors. */
     static String label(Thread t) {
         return "'" + t.getName() + "' (id " + t.threadId() + ")";

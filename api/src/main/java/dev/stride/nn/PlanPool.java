@@ -59,6 +59,9 @@ public final class PlanPool implements AutoCloseable {
 
     /** {@code plans} inference plans of {@code batch} samples over {@code network}, planned with {@code options}. */
     public static PlanPool create(Network network, int batch, int plans, PlanOptions options) {
+        if (network == null) {
+            throw new IllegalArgumentException("no network given");
+        }
         if (plans < 1) {
             throw new IllegalArgumentException("plans must be >= 1, got " + plans);
         }

@@ -1,6 +1,5 @@
 package dev.stride.tests.threads;
 
-import dev.stride.testing.ChildJvm;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -23,6 +22,7 @@ import dev.stride.nn.NetworkSpec;
 import dev.stride.nn.Plan;
 import dev.stride.nn.PlanPool;
 import dev.stride.testing.Check;
+import dev.stride.testing.ChildJvm;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -391,5 +391,26 @@ class ConcurrencyTest {
         assertTrue(r.output().contains("eltwise race: ok"), r.output());
         assertTrue(r.output().contains("network race: ok"), r.output());
         assertTrue(r.output().contains("squeeze-excitation race: ok"), r.output());
+    }
+
+    @Test
+    void aPlanPoolRefusesBadSizesBeforePlanning() {
+        try (Scope check = Scope.leakChecked("pool args"); Network net = Network.create(convnet(), 3)) {
+            assertEquals("no network given", assertThrows(IllegalArgumentException.class,
+                    () -> PlanPool.create(null, 4, 2)).getMessage());
+            assertEquals("plans must be >= 1, got 0", assertThrows(IllegalArgumentException.class,
+                    () -> PlanPool.create(net, 4, 0)).getMessage());
+            assertEquals("batch size must be >= 1, got 0", assertThrows(IllegalArgumentException.class,
+                    () -> PlanPool.create(net, 0, 2)).getMessage());
+            try (PlanPool pool = PlanPool.create(net, 2, 1)) {
+                // One sample is 2 x 10 x 10 floats; 1.5 samples, 3 samples (over the batch) and none are refused.
+                for (int floats : new int[] {300, 600, 0}) {
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                            () -> pool.predict(new float[floats]));
+                    assertTrue(e.getMessage().startsWith("samples: expected k x 200 floats")
+                            && e.getMessage().endsWith("got " + floats), e.getMessage());
+                }
+            }
+        }
     }
 }
